@@ -1,0 +1,88 @@
+"""Atomic writes and content-keyed caching, shared by every stage."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp" + path.suffix)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_json(path: Path, obj: Any, compact: bool = True) -> None:
+    text = (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) if compact
+            else json.dumps(obj, ensure_ascii=False, indent=2))
+    write_bytes(path, text.encode("utf-8"))
+
+
+def read_json(path: Path, default: Any = None) -> Any:
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return default
+
+
+def save_npy(path: Path, arr: np.ndarray) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, arr, allow_pickle=False)
+
+
+def load_npy(path: Path) -> np.ndarray | None:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+
+
+def file_digest(path: Path) -> str:
+    """Content hash of a file (BLAKE2b, 128 bits, hex)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
+
+
+def key(*parts: Any) -> str:
+    """A short stable key for any JSON-serialisable description of an input."""
+    blob = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":")).encode()
+    return hashlib.blake2b(blob, digest_size=10).hexdigest()
+
+
+class Memo:
+    """Stage outputs stored under a key of their inputs: a rerun with equal inputs loads them."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def arrays(self, stage: str, k: str) -> dict[str, np.ndarray] | None:
+        try:
+            with np.load(self.root / f"{stage}-{k}.npz", allow_pickle=False) as z:
+                return {name: z[name] for name in z.files}
+        except (OSError, ValueError):
+            return None
+
+    def save_arrays(self, stage: str, k: str, **arrays: np.ndarray) -> None:
+        for old in self.root.glob(f"{stage}-*.npz"):  # keep one version per stage
+            old.unlink(missing_ok=True)
+        with atomic_path(self.root / f"{stage}-{k}.npz") as tmp, open(tmp, "wb") as f:
+            np.savez(f, **arrays)

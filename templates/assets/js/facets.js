@@ -1,0 +1,124 @@
+// Facet lists (categorical fields) with counts, and year-range filters with a histogram.
+import { el, clear, fmt } from './util.js';
+
+const SHOW = 8;
+
+export class FacetsUI {
+  constructor(coll, filters, handlers) {
+    this.coll = coll;
+    this.filters = filters;
+    this.h = handlers; // {onChange(push)}
+    this.root = document.getElementById('facets');
+    this.expanded = new Set();
+    this.groups = {};
+    const label = (key) => (coll.fields.find((f) => f.key === key) || {}).label || key;
+    for (const key of Object.keys(coll.facets)) {
+      const g = el('section', { class: 'facet', attrs: { 'aria-labelledby': `facet-${key}-h` } });
+      const h = el('h3', { class: 'section-title', text: label(key), attrs: { id: `facet-${key}-h` } });
+      const list = el('ul', { class: 'facet-list', attrs: { 'aria-labelledby': `facet-${key}-h` } });
+      const more = el('button', { class: 'linklike facet-more', attrs: { type: 'button' } });
+      more.addEventListener('click', () => {
+        if (this.expanded.has(key)) this.expanded.delete(key); else this.expanded.add(key);
+        this.render(this.last);
+      });
+      g.append(h, list, more);
+      this.root.append(g);
+      this.groups[key] = { list, more };
+    }
+    this.yearUI = {};
+    for (const key of Object.keys(coll.years)) {
+      const ys = coll.years[key].filter((y) => y !== null && Number.isFinite(y));
+      if (!ys.length) continue;
+      let lo = Infinity, hi = -Infinity;
+      for (const y of ys) { if (y < lo) lo = y; if (y > hi) hi = y; }
+      const g = el('section', { class: 'facet facet-years', attrs: { 'aria-labelledby': `years-${key}-h` } });
+      const h = el('h3', { class: 'section-title', text: label(key), attrs: { id: `years-${key}-h` } });
+      const hist = el('div', { class: 'histogram', attrs: { 'aria-hidden': 'true' } });
+      const from = el('input', { class: 'year-input', attrs: { type: 'number', min: lo, max: hi, step: 1, value: lo, 'aria-label': `${label(key)} from`, inputmode: 'numeric' } });
+      const to = el('input', { class: 'year-input', attrs: { type: 'number', min: lo, max: hi, step: 1, value: hi, 'aria-label': `${label(key)} to`, inputmode: 'numeric' } });
+      const reset = el('button', { class: 'linklike', text: 'Any', attrs: { type: 'button' } });
+      const row = el('div', { class: 'year-row' }, from, el('span', { class: 'dash', text: '–' }), to, reset);
+      const apply = () => {
+        let a = Math.round(Number(from.value)), b = Math.round(Number(to.value));
+        if (!Number.isFinite(a)) a = lo;
+        if (!Number.isFinite(b)) b = hi;
+        if (a > b) [a, b] = [b, a];
+        if (a <= lo && b >= hi) delete this.filters.years[key];
+        else this.filters.years[key] = [a, b];
+        this.h.onChange(true);
+      };
+      from.addEventListener('change', apply);
+      to.addEventListener('change', apply);
+      reset.addEventListener('click', () => { delete this.filters.years[key]; this.h.onChange(true); });
+      g.append(h, hist, row);
+      this.root.append(g);
+      this.yearUI[key] = { lo, hi, hist, from, to, reset, bins: null };
+    }
+    if (!this.root.children.length) this.root.append(el('p', { class: 'muted', text: 'This collection has no filters.' }));
+  }
+
+  toggle(key, value) {
+    const sel = (this.filters.facets[key] ||= new Set());
+    if (sel.has(value)) sel.delete(value); else sel.add(value);
+    if (!sel.size) delete this.filters.facets[key];
+    this.h.onChange(true);
+  }
+
+  render(result) {
+    this.last = result;
+    for (const [key, f] of Object.entries(this.coll.facets)) {
+      const { list, more } = this.groups[key];
+      const counts = result.facetCounts[key];
+      const sel = this.filters.facets[key] || new Set();
+      const order = f.values.map((v, j) => j).sort((a, b) => counts[b] - counts[a] || (f.values[a] < f.values[b] ? -1 : 1));
+      const expanded = this.expanded.has(key);
+      // chosen values are always shown
+      const shown = order.filter((j, k) => expanded || k < SHOW || sel.has(f.values[j]));
+      clear(list);
+      for (const j of shown) {
+        const v = f.values[j];
+        const on = sel.has(v);
+        const b = el('button', {
+          class: 'facet-btn',
+          attrs: { type: 'button', 'aria-pressed': on ? 'true' : 'false', 'data-facet': key, 'data-value': v },
+        }, el('span', { class: 'facet-check', attrs: { 'aria-hidden': 'true' } }),
+        el('span', { class: 'facet-value', text: v || '(empty)' }),
+        el('span', { class: 'facet-count', text: fmt(counts[j]) }));
+        if (!counts[j] && !on) b.classList.add('is-zero');
+        b.addEventListener('click', () => this.toggle(key, v));
+        list.append(el('li', {}, b));
+      }
+      more.hidden = f.values.length <= SHOW;
+      more.textContent = expanded ? 'Show fewer' : `Show all ${fmt(f.values.length)}`;
+    }
+    for (const [key, u] of Object.entries(this.yearUI)) this._renderYears(key, u, result.yearCounts[key]);
+  }
+
+  _renderYears(key, u, counts) {
+    const r = this.filters.years[key];
+    u.from.value = r ? r[0] : u.lo;
+    u.to.value = r ? r[1] : u.hi;
+    u.reset.hidden = !r;
+    const span = u.hi - u.lo + 1;
+    const nb = Math.min(40, span);
+    const width = span / nb;
+    const bins = new Array(nb).fill(0);
+    if (counts) for (const [y, c] of counts) bins[Math.min(nb - 1, Math.floor((y - u.lo) / width))] += c;
+    const max = Math.max(1, ...bins);
+    clear(u.hist);
+    bins.forEach((c, b) => {
+      const y0 = Math.round(u.lo + b * width), y1 = Math.round(u.lo + (b + 1) * width) - 1;
+      const bar = el('span', { class: 'bar' });
+      bar.style.height = `${c ? Math.max(4, (100 * c) / max) : 0}%`;
+      if (r && (y1 < r[0] || y0 > r[1])) bar.classList.add('is-out');
+      bar.title = `${y0}${y1 > y0 ? `–${y1}` : ''}: ${fmt(c)}`;
+      u.hist.append(bar);
+    });
+    u.hist.dataset.range = `${u.lo}–${u.hi}`;
+  }
+
+  /** Number of active filters (for the badge). */
+  activeCount() {
+    return Object.values(this.filters.facets).reduce((a, s) => a + s.size, 0) + Object.keys(this.filters.years).length;
+  }
+}

@@ -1,0 +1,140 @@
+// The filter model: full-text search AND facets (OR within one) AND year ranges.
+// Produces a per-item match mask, the matches in grid order, and counts for the facet UI.
+import { normalize } from './util.js';
+
+export class Filters {
+  constructor(coll) {
+    this.coll = coll;
+    this.q = '';
+    this.facets = {};      // key -> Set of value strings
+    this.years = {};       // key -> [lo, hi]
+    this.index = null;     // data/search.json once loaded
+    this._titles = null;   // fallback index (normalised titles)
+    this._lastText = null; // {terms, pass} for incremental narrowing while typing
+    // items in reading order of the grid
+    const order = [];
+    for (const i of coll.cellToItem) if (i >= 0) order.push(i);
+    this.gridOrder = Int32Array.from(order);
+    this.valueIndex = {};
+    for (const [k, f] of Object.entries(coll.facets)) this.valueIndex[k] = new Map(f.values.map((v, j) => [v, j]));
+  }
+
+  setIndex(index) {
+    if (Array.isArray(index) && index.length === this.coll.n) {
+      this.index = index;
+      this._lastText = null;
+    }
+  }
+
+  get active() {
+    return this.terms().length > 0 || Object.values(this.facets).some((s) => s.size) || Object.keys(this.years).length > 0;
+  }
+
+  terms() {
+    return normalize(this.q).split(/\s+/).filter(Boolean);
+  }
+
+  _textPass(terms) {
+    const n = this.coll.n;
+    let idx = this.index;
+    if (!idx) idx = this._titles ||= this.coll.title.map((t) => normalize(t || ''));
+    const last = this._lastText;
+    // Typing more characters only narrows: test only what passed before.
+    const narrowing = last && last.idx === idx && last.terms.length <= terms.length &&
+      last.terms.every((t, j) => (j === last.terms.length - 1 ? terms[j].includes(t) : terms[j] === t));
+    const pass = new Uint8Array(n);
+    if (narrowing) {
+      const prev = last.list;
+      const keep = [];
+      outer: for (let k = 0; k < prev.length; k++) {
+        const i = prev[k];
+        const s = idx[i];
+        for (let t = 0; t < terms.length; t++) if (!s.includes(terms[t])) continue outer;
+        pass[i] = 1;
+        keep.push(i);
+      }
+      this._lastText = { idx, terms, pass, list: keep };
+      return pass;
+    }
+    const list = [];
+    outer2: for (let i = 0; i < n; i++) {
+      const s = idx[i];
+      if (!s) continue;
+      for (let t = 0; t < terms.length; t++) if (!s.includes(terms[t])) continue outer2;
+      pass[i] = 1;
+      list.push(i);
+    }
+    this._lastText = { idx, terms, pass, list };
+    return pass;
+  }
+
+  /** Recompute everything. Returns {active, mask, matches, count, facetCounts, yearCounts}. */
+  compute() {
+    const { n, facets, years } = this.coll;
+    const constraints = []; // {kind, key, pass: Uint8Array}
+    const terms = this.terms();
+    if (terms.length) constraints.push({ kind: 'text', key: 'q', pass: this._textPass(terms) });
+    for (const [key, sel] of Object.entries(this.facets)) {
+      if (!sel.size || !facets[key]) continue;
+      const codes = facets[key].codes;
+      const want = new Uint8Array(facets[key].values.length);
+      for (const v of sel) {
+        const j = this.valueIndex[key].get(v);
+        if (j !== undefined) want[j] = 1;
+      }
+      const pass = new Uint8Array(n);
+      for (let i = 0; i < n; i++) { const c = codes[i]; if (c >= 0 && want[c]) pass[i] = 1; }
+      constraints.push({ kind: 'facet', key, pass });
+    }
+    for (const [key, r] of Object.entries(this.years)) {
+      const ys = years[key];
+      if (!ys || !r) continue;
+      const pass = new Uint8Array(n);
+      for (let i = 0; i < n; i++) { const y = ys[i]; if (y !== null && y >= r[0] && y <= r[1]) pass[i] = 1; }
+      constraints.push({ kind: 'year', key, pass });
+    }
+    const active = constraints.length > 0;
+    // fails[i]: how many constraints item i fails
+    const fails = new Uint8Array(n);
+    for (const c of constraints) { const p = c.pass; for (let i = 0; i < n; i++) if (!p[i]) fails[i]++; }
+    let mask = null;
+    let count = n;
+    if (active) {
+      mask = new Uint8Array(n);
+      count = 0;
+      for (let i = 0; i < n; i++) if (fails[i] === 0) { mask[i] = 1; count++; }
+    }
+    const matches = new Int32Array(count);
+    {
+      let k = 0;
+      const order = this.gridOrder;
+      for (let j = 0; j < order.length; j++) { const i = order[j]; if (!mask || mask[i]) matches[k++] = i; }
+    }
+    // Facet counts: items passing every constraint except the facet's own.
+    const own = (kind, key) => constraints.find((c) => c.kind === kind && c.key === key);
+    const facetCounts = {};
+    for (const [key, f] of Object.entries(facets)) {
+      const counts = new Int32Array(f.values.length);
+      const c = own('facet', key);
+      const codes = f.codes;
+      for (let i = 0; i < n; i++) {
+        const fi = fails[i] - (c && !c.pass[i] ? 1 : 0);
+        if (fi === 0 && codes[i] >= 0) counts[codes[i]]++;
+      }
+      facetCounts[key] = counts;
+    }
+    const yearCounts = {};
+    for (const [key, ys] of Object.entries(years)) {
+      const c = own('year', key);
+      const m = new Map();
+      for (let i = 0; i < n; i++) {
+        const y = ys[i];
+        if (y === null) continue;
+        const fi = fails[i] - (c && !c.pass[i] ? 1 : 0);
+        if (fi === 0) m.set(y, (m.get(y) || 0) + 1);
+      }
+      yearCounts[key] = m;
+    }
+    return { active, mask, matches, count, facetCounts, yearCounts };
+  }
+}

@@ -1,0 +1,318 @@
+// OpenSeadragon stage: the mosaic, cell hit-testing, and a canvas layer on top for
+// highlights, search dimming and the similarity-map layout.
+import { CellTiles } from './tiles.js';
+import { TsneLayout } from './tsne.js';
+import { reducedMotion } from './util.js';
+
+/* global OpenSeadragon */
+
+export class Viewer {
+  constructor(element, coll, handlers) {
+    this.el = element;
+    this.coll = coll;
+    this.h = handlers; // {onHover(i, pos, pointerType), onLeave(), onClick(i), onView(), onReady(), onTileFailed(e)}
+    this.layout = 'grid';
+    this.mask = null;
+    this.maskVersion = 0;
+    this.selected = -1;
+    this.cursor = -1;
+    this.hover = -1;
+    this.tsne = null;
+    this.tiles = null;
+    this.colors = null;
+    this.insets = () => ({ right: 0, bottom: 0 });
+    this._raf = 0;
+  }
+
+  open() {
+    // OpenSeadragon 6 injects an inline <style> (hiding the canvas focus ring on touch screens)
+    // unless one marked data-openseadragon-mobile-css exists. Our CSP forbids inline styles and we
+    // want the focus ring, so we give it an inert marker (a non-CSS type is never applied).
+    if (!document.querySelector('style[data-openseadragon-mobile-css]')) {
+      const marker = document.createElement('style');
+      marker.type = 'text/plain';
+      marker.setAttribute('data-openseadragon-mobile-css', 'inert');
+      document.head.append(marker);
+    }
+    const osd = (this.osd = OpenSeadragon({
+      element: this.el,
+      prefixUrl: 'assets/openseadragon/images/',
+      tileSources: this.coll.dzi,
+      showNavigationControl: false,
+      showNavigator: true,
+      navigatorPosition: 'BOTTOM_LEFT',
+      navigatorAutoFade: false,
+      navigatorSizeRatio: 0.14,
+      navigatorBackground: '#0b0c0f',
+      navigatorBorderColor: '#3a3d45',
+      navigatorDisplayRegionColor: '#e8c27a',
+      visibilityRatio: 0.3,
+      constrainDuringPan: false,
+      minZoomImageRatio: 0.6,
+      maxZoomPixelRatio: 3,
+      animationTime: reducedMotion() ? 0.01 : 0.9,
+      springStiffness: 7,
+      blendTime: 0.15,
+      immediateRender: false,
+      imageLoaderLimit: 8,
+      gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: true, flickEnabled: true },
+      gestureSettingsTouch: { clickToZoom: false, dblClickToZoom: true, pinchToZoom: true, flickEnabled: true },
+      gestureSettingsPen: { clickToZoom: false },
+      crossOriginPolicy: false,
+      viewportMargins: { top: 28, left: 28, right: 28, bottom: 28 },
+    }));
+    this.osd.element.classList.add('osd');
+    // canvas layer
+    const layer = (this.layer = document.createElement('canvas'));
+    layer.className = 'overlay-layer';
+    layer.setAttribute('aria-hidden', 'true');
+    osd.canvas.appendChild(layer);
+    this.ctx = layer.getContext('2d');
+
+    osd.addHandler('canvas-key', (e) => {
+      // Arrow keys move between items (main.js), not the view.
+      const k = e.originalEvent && e.originalEvent.key;
+      if (k && (k.startsWith('Arrow') || k === 'Enter' || k === 'Escape')) e.preventDefaultAction = true;
+    });
+    osd.addHandler('canvas-click', (e) => {
+      if (!e.quick) return;
+      e.preventDefaultAction = true;
+      const i = this.hit(e.position);
+      this.h.onClick && this.h.onClick(i, e.originalEvent && e.originalEvent.pointerType);
+    });
+    this.tracker = new OpenSeadragon.MouseTracker({
+      element: osd.canvas,
+      moveHandler: (e) => {
+        if (e.pointerType && e.pointerType !== 'mouse') return;
+        const i = this.hit(e.position);
+        this.setHover(i);
+        this.h.onHover && this.h.onHover(i, e.position, e.pointerType);
+      },
+      leaveHandler: () => {
+        this.setHover(-1);
+        this.h.onLeave && this.h.onLeave();
+      },
+    });
+    const redraw = () => this.schedule();
+    osd.addHandler('animation', redraw);
+    osd.addHandler('viewport-change', redraw);
+    osd.addHandler('resize', redraw);
+    osd.addHandler('update-viewport', redraw);
+    osd.addHandler('animation-finish', () => this.h.onView && this.h.onView());
+    osd.addHandler('tile-load-failed', (e) => this.h.onTileFailed && this.h.onTileFailed(e));
+    return new Promise((resolve, reject) => {
+      osd.addOnceHandler('open', () => {
+        this.image = osd.world.getItemAt(0);
+        const src = this.image.source;
+        this.tiles = new CellTiles(this.coll, src, () => this.schedule());
+        const b = this.image.getBounds();
+        this.world = { x: b.x, y: b.y, w: b.width, h: b.height };
+        const [c0, c1] = this.coll.cellSize;
+        const W = src.dimensions.x;
+        this.cellVp = [c0 / W, c1 / W]; // cell size in viewport units
+        this.schedule();
+        resolve();
+      });
+      osd.addOnceHandler('open-failed', (e) => reject(new Error(`mosaic failed to open: ${e.message || ''}`)));
+    });
+  }
+
+  /** Colours per item for the similarity map (after first paint). */
+  async loadColors() {
+    this.colors = await this.tiles.computeColors();
+    if (this.tsne) this.tsne.overview = null;
+    this.schedule();
+  }
+
+  schedule() {
+    if (this._raf) return;
+    this._raf = requestAnimationFrame(() => { this._raf = 0; this.draw(); });
+  }
+
+  // ---- geometry -------------------------------------------------------------------------
+
+  cellRect(i) {
+    const c = this.coll.cell[i];
+    const col = c % this.coll.cols, row = Math.floor(c / this.coll.cols);
+    const [w, h] = this.cellVp;
+    return { x: this.world.x + col * w, y: this.world.y + row * h, w, h };
+  }
+
+  itemRect(i) {
+    if (this.layout === 'tsne') return this._tsne().itemRect(i);
+    return this.cellRect(i);
+  }
+
+  _tsne() {
+    if (!this.tsne) this.tsne = new TsneLayout(this.coll, this.world);
+    return this.tsne;
+  }
+
+  /** Item under a pixel position of the viewer element, or -1. */
+  hit(pos) {
+    if (!this.image) return -1;
+    const p = this.osd.viewport.pointFromPixel(pos, true);
+    if (this.layout === 'tsne') return this._tsne().hit(p, this.mask);
+    const { cols, rows } = this.coll;
+    const [w, h] = this.cellVp;
+    const col = Math.floor((p.x - this.world.x) / w), row = Math.floor((p.y - this.world.y) / h);
+    if (col < 0 || row < 0 || col >= cols || row >= rows) return -1;
+    return this.coll.cellToItem[row * cols + col];
+  }
+
+  // ---- state setters ----------------------------------------------------------------------
+
+  setMask(mask) {
+    this.mask = mask;
+    this.maskVersion++;
+    this._maskCanvas = null;
+    this.schedule();
+  }
+
+  setSelected(i) { this.selected = i; this.schedule(); }
+  setCursor(i) { this.cursor = i; this.schedule(); }
+  setHover(i) { if (i !== this.hover) { this.hover = i; this.schedule(); } }
+
+  setLayout(layout) {
+    if (layout === this.layout || !this.image) { this.layout = layout; return; }
+    this.layout = layout;
+    this.image.setOpacity(layout === 'grid' ? 1 : 0);
+    const nav = this.osd.navigator && this.osd.navigator.element;
+    if (nav) nav.classList.toggle('is-hidden', layout !== 'grid');
+    this.el.classList.toggle('layout-tsne', layout === 'tsne');
+    this.schedule();
+  }
+
+  // ---- view -------------------------------------------------------------------------------
+
+  getView() {
+    const vp = this.osd.viewport;
+    const c = vp.getCenter(false);
+    return { x: c.x, y: c.y, z: vp.getZoom(false) };
+  }
+
+  setView(v, immediate = true) {
+    const vp = this.osd.viewport;
+    vp.zoomTo(v.z, null, immediate);
+    vp.panTo(new OpenSeadragon.Point(v.x, v.y), immediate);
+  }
+
+  zoomBy(f) {
+    this.osd.viewport.zoomBy(f);
+    this.osd.viewport.applyConstraints();
+  }
+
+  fit(immediate = false) {
+    const vp = this.osd.viewport;
+    if (this.layout === 'tsne') {
+      const r = this._tsne().rect;
+      vp.fitBounds(new OpenSeadragon.Rect(r.x, r.y, r.w, r.h), immediate);
+    } else {
+      vp.goHome(immediate);
+    }
+  }
+
+  /** Fly so item i is centred in the part of the stage not covered by the panel. */
+  flyTo(i, { immediate = false, cellsAcross = 5 } = {}) {
+    if (i < 0 || !this.image) return;
+    const vp = this.osd.viewport;
+    const r = this.itemRect(i);
+    const W = this.el.clientWidth, H = this.el.clientHeight;
+    const ins = this.insets();
+    const visW = Math.max(120, W - ins.right), visH = Math.max(120, H - ins.bottom);
+    let ppu = Math.min(visW, visH) / (cellsAcross * r.w);
+    const cur = vp.getZoom(true) * W; // current px per unit
+    // never zoom out to fly; keep the current zoom when the item is already a fair size
+    if (cur > ppu && cur < ppu * 4) ppu = cur;
+    const z = ppu / W;
+    const cx = r.x + r.w / 2 + ins.right / 2 / ppu;
+    const cy = r.y + r.h / 2 + ins.bottom / 2 / ppu;
+    vp.zoomTo(z, null, immediate || reducedMotion());
+    vp.panTo(new OpenSeadragon.Point(cx, cy), immediate || reducedMotion());
+  }
+
+  /** Pan (no zoom) just enough to bring item i into the visible part of the stage. */
+  reveal(i) {
+    if (i < 0 || !this.image) return;
+    const vp = this.osd.viewport;
+    const r = this.itemRect(i);
+    const b = vp.getBounds(true);
+    const W = this.el.clientWidth;
+    const ppu = vp.getZoom(true) * W;
+    const ins = this.insets();
+    const right = b.x + b.width - ins.right / ppu, bottom = b.y + b.height - ins.bottom / ppu;
+    const small = r.w * ppu < 8;
+    if (small) return this.flyTo(i);
+    let dx = 0, dy = 0;
+    if (r.x < b.x) dx = r.x - b.x - r.w; else if (r.x + r.w > right) dx = r.x + r.w - right + r.w;
+    if (r.y < b.y) dy = r.y - b.y - r.h; else if (r.y + r.h > bottom) dy = r.y + r.h - bottom + r.h;
+    if (dx || dy) vp.panBy(new OpenSeadragon.Point(dx, dy));
+  }
+
+  // ---- drawing ----------------------------------------------------------------------------
+
+  _maskBitmap() {
+    if (this._maskCanvas) return this._maskCanvas;
+    const { cols, rows, n, cell } = this.coll;
+    const c = document.createElement('canvas');
+    c.width = cols;
+    c.height = rows;
+    const ctx = c.getContext('2d');
+    const img = ctx.createImageData(cols, rows);
+    const d = img.data;
+    for (let k = 0; k < cols * rows; k++) { d[4 * k] = 9; d[4 * k + 1] = 10; d[4 * k + 2] = 13; d[4 * k + 3] = 215; }
+    for (let i = 0; i < n; i++) if (this.mask[i]) d[4 * cell[i] + 3] = 0;
+    ctx.putImageData(img, 0, 0);
+    this._maskCanvas = c;
+    return c;
+  }
+
+  draw() {
+    if (!this.image) return;
+    const layer = this.layer;
+    const dpr = window.devicePixelRatio || 1;
+    const cw = this.osd.canvas.clientWidth, ch = this.osd.canvas.clientHeight;
+    const W = Math.round(cw * dpr), H = Math.round(ch * dpr);
+    if (layer.width !== W || layer.height !== H) { layer.width = W; layer.height = H; }
+    const ctx = this.ctx;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, W, H);
+    const vp = this.osd.viewport;
+    const origin = vp.pixelFromPointNoRotate(new OpenSeadragon.Point(0, 0), true);
+    const ppu = vp.getZoom(true) * vp.getContainerSize().x * dpr;
+    const ox = origin.x * dpr, oy = origin.y * dpr;
+    const toPx = (x, y) => [ox + x * ppu, oy + y * ppu];
+    const b = vp.getBounds(true);
+    const view = { toPx, ppu, rect: { x: b.x, y: b.y, w: b.width, h: b.height } };
+
+    if (this.layout === 'tsne') {
+      this._tsne().draw(ctx, view, this.tiles, this.colors, this.mask, this.maskVersion);
+    } else if (this.mask) {
+      const m = this._maskBitmap();
+      const [x0, y0] = toPx(this.world.x, this.world.y);
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(m, x0, y0, this.coll.cols * this.cellVp[0] * ppu, this.coll.rows * this.cellVp[1] * ppu);
+    }
+    // rings: cursor, hover, selected
+    const ring = (i, color, width) => {
+      if (i < 0) return;
+      const r = this.itemRect(i);
+      const [x, y] = toPx(r.x, r.y);
+      const w = r.w * ppu, h = r.h * ppu;
+      const lw = width * dpr;
+      const pad = Math.max(lw, Math.min(6 * dpr, w * 0.06));
+      if (this.layout === 'tsne' && this.tiles && w >= 12) {
+        const level = this.tiles.levelFor(w);
+        if (!this.tiles.draw(ctx, i, level, x, y, w, h)) { /* drawn when tiles arrive */ }
+      }
+      ctx.lineWidth = lw;
+      ctx.strokeStyle = 'rgba(0,0,0,0.55)';
+      ctx.strokeRect(x - pad - lw, y - pad - lw, w + 2 * (pad + lw), h + 2 * (pad + lw));
+      ctx.strokeStyle = color;
+      ctx.strokeRect(x - pad, y - pad, w + 2 * pad, h + 2 * pad);
+    };
+    if (this.cursor !== this.selected) ring(this.cursor, '#9ecbff', 2);
+    if (this.hover !== this.selected) ring(this.hover, 'rgba(255,255,255,0.9)', 1.5);
+    ring(this.selected, '#e8c27a', 2.5);
+  }
+}
