@@ -4,11 +4,13 @@
   python run.py --images photos/ --metadata photos.csv --id photos --out site
   python run.py -imagedir "photos/*.jpg" -metadata photos.csv -id photos      (same, short flags)
   python run.py demo                 build the built-in OpenMoji demo into site/
+  python run.py search --site site/ query.jpg [--k 10]   the items most like an image
 """
 from __future__ import annotations
 
 import argparse
 import sys
+import unicodedata
 from pathlib import Path
 
 from pipeline import UserError
@@ -51,6 +53,13 @@ def parser() -> argparse.ArgumentParser:
                    help="columns to offer as facets (default: detected, columns with few distinct values)")
     a.add_argument("--encoding", help="CSV encoding (default: detected: UTF-8, UTF-16 or Windows-1252)")
     a.add_argument("--delimiter", help="CSV delimiter (default: sniffed among , ; tab |)")
+    a.add_argument("--exclude", metavar="DIR",
+                   help="folder of images to leave out (e.g. 'image not available' placeholders), "
+                        "matched by content, also when re-encoded or resized")
+    a.add_argument("--max-megapixels", type=float, default=1000.0, metavar="N",
+                   help="refuse images larger than N megapixels, as decompression bombs (default: 1000)")
+    a.add_argument("--strict", action="store_true",
+                   help="fail (exit status 2, site not published) if any image file is skipped")
     o = p.add_argument_group("output")
     o.add_argument("--id", "-id", default="collection", help="short name of the collection (default: collection)")
     o.add_argument("--out", "-out", type=Path, default=Path("site"), help="site folder to write (default: site)")
@@ -65,16 +74,23 @@ def parser() -> argparse.ArgumentParser:
                    help="CNN for image features (default: mobilenetv2, torchvision ImageNet weights, works offline)")
     m.add_argument("--weights", metavar="imagenet|PATH",
                    help="'imagenet' downloads keras.applications weights (needs internet); or a weights file")
+    m.add_argument("--features", metavar="FILE",
+                   help="your own feature vectors instead of the CNN: FILE.npz with arrays 'ids' (image paths "
+                        "relative to the image folder, or file names) and 'features' (N x D), or FILE.npy with "
+                        "its ids in FILE.npy.ids.txt, one per line")
     m.add_argument("--batch", type=int, default=32, help="images per CNN batch (default: 32)")
     m.add_argument("--pca", type=int, default=256, help="PCA components before t-SNE and neighbours (default: 256)")
     m.add_argument("--tsne", default="opentsne", choices=TSNE_METHODS, help="t-SNE implementation (default: opentsne)")
     m.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity (default: 30)")
     m.add_argument("--seed", type=int, default=0, help="random seed: same inputs and seed, same layout (default: 0)")
     m.add_argument("--grid", default="auto", choices=GRID_METHODS,
-                   help="grid assignment: exact (best, up to ~3,000 items), rasterfairy (fast), auto (default)")
+                   help="grid assignment: exact (best, up to ~3,000 items), split (fast, RasterFairy's method), "
+                        "rasterfairy (the package; slow above ~30,000), auto (default: exact, else split)")
     m.add_argument("--neighbors", "--neighbours", dest="neighbours", type=int, default=12,
                    help="similar images listed per item (default: 12)")
     m.add_argument("--group-by", metavar="COLUMN", help="only list similar images with the same value of COLUMN")
+    m.add_argument("--no-image-search", dest="image_search", action="store_false",
+                   help="leave search by image out of the site (saves ~20 MB: the model, runtime and vectors)")
     t = p.add_argument_group("mosaic and tiles")
     t.add_argument("--tile", "-tile", dest="cell", type=_size, default=(128, 128), metavar="WxH",
                    help="size of each image's cell in the mosaic (default: 128x128)")
@@ -97,8 +113,34 @@ def settings(args: argparse.Namespace):
     return Settings(tiles=tiles, **v)
 
 
+def search_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="run.py search", allow_abbrev=False,
+                                description="Print the items of a built site most like an image (id, title, score).")
+    p.add_argument("--site", type=Path, default=Path("site"), help="the built site folder (default: site)")
+    p.add_argument("query", type=Path, help="image file to search with")
+    p.add_argument("--k", type=int, default=10, help="how many matches to print (default: 10)")
+    return p
+
+
+def _plain(text: str) -> str:
+    """Untrusted text for a terminal: one line, control characters (escapes, tabs) as spaces."""
+    return " ".join("".join(" " if unicodedata.category(c) == "Cc" else c for c in text).split())
+
+
+def search(argv: list[str]) -> int:
+    from pipeline.image_search import search as find
+    args = search_parser().parse_args(argv)
+    if not args.query.is_file():
+        raise UserError(f"query image not found: {args.query}")
+    for hit in find(args.site, args.query, max(1, args.k)):
+        print(f"{_plain(hit['id'])}\t{_plain(hit['title'])}\t{hit['score']:.4f}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     try:
+        if argv[:1] == ["search"]:
+            return search(argv[1:])
         if argv[:1] == ["demo"]:
             from pipeline import demo
             rest = argv[1:]
@@ -121,6 +163,12 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted: finished work is cached; run the same command again to resume.", file=sys.stderr)
         return 130
+    except Exception as e:
+        from pipeline.report import disk_problem
+        if not disk_problem(e):
+            raise
+        print(f"error: {disk_problem(e)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,14 +1,14 @@
 """The build: run every stage in order, reusing cached work, and publish the site."""
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from . import UserError, features, grid, intake, metadata, mosaic, neighbours, projection, site, thumbnails
+from . import (UserError, exclude, features, grid, image_search, intake, metadata, mosaic, neighbours,
+               projection, site, thumbnails)
 from .cache import Memo, key
 from .report import Report
 
@@ -45,7 +45,12 @@ class Settings:
     tiles: mosaic.TileSpec = field(default_factory=mosaic.TileSpec)
     neighbours: int = 12
     group_by: str | None = None
+    features: str | None = None           # bring-your-own features file (.npz / .npy + ids): no CNN
     chunk: int = 1000
+    max_megapixels: float = thumbnails.DEFAULT_MAX_MEGAPIXELS  # larger images are refused (bombs)
+    strict: bool = False                  # any skipped file fails the build (for CI)
+    exclude: str | None = None            # folder of images to leave out (placeholders)
+    image_search: bool = True             # export the model + vectors for search by image
 
 
 def build(s: Settings) -> Report:
@@ -54,6 +59,8 @@ def build(s: Settings) -> Report:
     cache = Path(s.cache)
     bg = intake.parse_colour(s.background)
     features.model_key(s.model, s.weights)  # a bad --model or --weights fails now, not after intake
+    if s.exclude and not Path(s.exclude).is_dir():
+        raise UserError(f"--exclude {s.exclude}: not a folder (give a folder of images to leave out)")
 
     with rep.stage("intake"):
         found = intake.find_images(s.images)
@@ -68,25 +75,37 @@ def build(s: Settings) -> Report:
     with rep.stage("metadata"):
         table = (metadata.read_table(Path(s.metadata), s.encoding, s.delimiter) if s.metadata
                  else metadata.Table([], []))
-        joined = metadata.join(table, list(digests), s.filename_column, s.title, s.url, s.categories)
+        joined = metadata.join(table, list(digests), s.filename_column, s.title, s.url, s.categories,
+                               root=found.root)
         if s.group_by and s.group_by not in [f["key"] for f in joined.fields]:
             raise UserError(f"--group-by {s.group_by!r} is not a CSV column; the columns are: "
                             f"{', '.join(table.columns) or '(no CSV)'}")
 
     spec = thumbnails.ThumbSpec(tuple(s.cell), s.resize, max(s.preview, *s.cell), tuple(bg))
     with rep.stage("thumbnails"):
-        rep.skipped.update(thumbnails.make_thumbnails(found.root, digests, cache, spec))
+        made = thumbnails.make_thumbnails(found.root, digests, cache, spec, s.max_megapixels)
+        rep.skipped.update(made.failed)
+        rep.warnings += [f"{rel}: {why}" for rel, why in made.warnings.items()]
 
-    ids = [rel for rel in digests if rel not in rep.skipped]
+    if s.exclude:
+        with rep.stage("exclude"):
+            unwanted = exclude.load_unwanted(s.exclude, spec)
+            rep.excluded = exclude.match({r: d for r, d in digests.items() if r not in rep.skipped},
+                                         unwanted, cache, spec)
+    ids = [rel for rel in digests if rel not in rep.skipped and rel not in rep.excluded]
     with rep.stage("features"):
-        model_key = features.model_key(s.model, s.weights)
+        # --features FILE: the user's own vectors replace the CNN (rows matched by id)
+        model_key = features.given_key(Path(s.features)) if s.features else features.model_key(s.model, s.weights)
         memo = Memo(cache / "memo" / key(s.id, str(found.root)))
-        fkey = key(model_key, [digests[r] for r in ids])
+        fkey = key(model_key, [digests[r] for r in ids], ids if s.features else None)
         got = memo.arrays("features", fkey)
-        if got is None:
+        if got is None and s.features:
+            feats, failed = features.load_given(Path(s.features), ids)
+        elif got is None:
             feats, failed = features.extract(
                 found.root, [(r, digests[r]) for r in ids], cache, model_key,
                 lambda: features.load_extractor(s.model, s.weights), bg, s.batch)
+        if got is None:
             rep.skipped.update(failed)
             keep = [i for i, r in enumerate(ids) if r not in failed]
             ids, feats = [ids[i] for i in keep], feats[keep]
@@ -95,11 +114,19 @@ def build(s: Settings) -> Report:
         else:
             feats = got["features"]
     if not ids:
-        raise UserError(f"none of the {len(digests)} image files could be decoded; see the reasons above")
+        raise UserError("\n".join([f"none of the {len(digests)} image files could be decoded:",
+                                   *rep.skipped_lines()]))
+    if s.strict and rep.skipped:
+        raise UserError(rep.strict_failure())
 
     with rep.stage("pca"):
         pkey = key(fkey, len(ids), s.pca, s.seed)
-        reduced = _memo(memo, "pca", pkey, lambda: projection.pca(feats, s.pca, s.seed))
+        got = memo.arrays("pca", pkey)
+        if got is None or "components" not in got:
+            reduced, pca_mean, pca_matrix = projection.pca_fit(feats, s.pca, s.seed)
+            memo.save_arrays("pca", pkey, value=reduced, mean=pca_mean, components=pca_matrix)
+        else:
+            reduced, pca_mean, pca_matrix = got["value"], got["mean"], got["components"]
     with rep.stage("tsne"):
         tkey = key(pkey, s.tsne, s.perplexity, s.seed)
         xy = _memo(memo, "tsne", tkey, lambda: projection.tsne(reduced, s.tsne, s.perplexity, s.seed))
@@ -115,15 +142,16 @@ def build(s: Settings) -> Report:
         nkey = key(pkey, s.neighbours, None if groups is None else groups.tolist())
         got = memo.arrays("neighbours", nkey)
         if got is None:
-            idx, score = neighbours.nearest(reduced, s.neighbours, groups)
+            idx, score = neighbours.nearest(reduced, s.neighbours, groups, seed=s.seed)
             memo.save_arrays("neighbours", nkey, idx=idx, score=score)
         else:
             idx, score = got["idx"], got["score"]
 
+    thumbs = [thumbnails.thumbnail_paths(cache, spec, digests[r]) for r in ids]  # (cell, preview) files
     with rep.stage("mosaic"):
         order: list[Path | None] = [None] * (cols * rows)
-        for i, rel in enumerate(ids):
-            order[cells[i]] = thumbnails.thumbnail_paths(cache, spec, digests[rel])[0]
+        for i, t in enumerate(thumbs):
+            order[cells[i]] = t[0]
         mkey = key([str(p) for p in order], cols, rows, asdict(spec), asdict(s.tiles))
         tiles_dir = cache / "tiles" / key(s.id, str(found.root)) / mkey
         if not (tiles_dir / "mosaic.dzi").exists():
@@ -136,16 +164,22 @@ def build(s: Settings) -> Report:
             id=s.id, title=s.name or s.id, description=s.description, credit=s.credit,
             credit_url=metadata.safe_url(s.credit_url) or "", fields=joined.fields, ids=ids,
             records=[joined.records[r] for r in ids],
-            previews=[thumbnails.thumbnail_paths(cache, spec, digests[r])[1] for r in ids],
+            previews=[t[1] for t in thumbs],
             cells=cells, xy=xy, similar=idx, scores=score, cols=cols, rows=rows, cell=spec.cell)
         out = Path(s.out)
-        staging = out.with_name(f".{out.name}.building-{os.getpid()}")
-        shutil.rmtree(staging, ignore_errors=True)
-        site.write(collection, tiles_dir, staging, s.chunk)
-        neighbours.export(ids, idx, score, staging / "data")
-        _fill_report(rep, ids, digests, joined)
-        rep.save(staging / "report.json")
-        site.publish(staging, out)
+        with site.staging_dir(out) as staging:
+            if s.image_search and not s.features and image_search.supported(s.model):
+                collection.image_search = image_search.export(staging, reduced, pca_mean, pca_matrix, s.model,
+                                                              s.weights, bg, cache)
+            elif s.image_search:
+                rep.warnings.append("image search left out: --features vectors come from no model the browser can run"
+                                    if s.features else f"image search left out: only the default model "
+                                    f"({features.DEFAULT_MODEL}) has a browser export, not --model {s.model}")
+            site.write(collection, tiles_dir, staging, s.chunk)
+            neighbours.export(ids, idx, score, staging / "data", cache / "exports" / key(s.id, str(found.root)))
+            _fill_report(rep, ids, digests, joined)
+            rep.save(staging / "report.json")
+            site.publish(staging, out)
     rep.save(out / "report.json")  # with the site stage's time
     return rep
 
@@ -169,4 +203,5 @@ def _fill_report(rep: Report, ids: list[str], digests: dict[str, str], joined: m
     rep.rows_without_image = joined.rows_without_image
     rep.images_without_row = [r for r in joined.images_without_row if r in included]
     rep.duplicate_rows = joined.duplicate_rows
-    rep.warnings = joined.warnings
+    rep.rows_refused = joined.refused_rows
+    rep.warnings = joined.warnings + rep.warnings

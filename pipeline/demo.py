@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from . import UserError
-from .cache import write_bytes
+from .cache import atomic_path, write_bytes
 from .site import PROJECT
 
 OPENMOJI = PROJECT / "node_modules" / "openmoji"
@@ -39,7 +39,8 @@ def prepare(folder: Path, limit: int | None = None) -> tuple[Path, Path]:
         name = f"{e['hexcode']}.svg"
         wanted.add(name)
         if not (images / name).exists():
-            shutil.copyfile(OPENMOJI / "color" / "svg" / name, images / name)
+            with atomic_path(images / name) as tmp:  # a killed run leaves no half-copied file
+                shutil.copyfile(OPENMOJI / "color" / "svg" / name, tmp)
         tags = ", ".join(t for t in (e.get("tags", ""), e.get("openmoji_tags", "")) if t)
         w.writerow([name, e.get("annotation", ""), e.get("openmoji_author", ""), e.get("openmoji_date", ""),
                     e.get("group", ""), e.get("subgroups", ""), tags, e["hexcode"]])

@@ -7,6 +7,7 @@ models are available with ``--weights imagenet`` (downloaded, needs internet) or
 from __future__ import annotations
 
 import os
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from .cache import file_digest, load_npy, save_npy
 from .intake import decode, to_array
 
 DEFAULT_MODEL = "mobilenetv2"
+PREFETCH = 2   # batches decoded ahead of the model
 # name -> (keras.applications constructor, preprocessing module, input size)
 KERAS_MODELS = {
     "vgg16": ("VGG16", "vgg16", 224), "vgg19": ("VGG19", "vgg19", 224),
@@ -100,6 +102,12 @@ def load_extractor(name: str = DEFAULT_MODEL, weights: str | None = None) -> Ext
     return Extractor(name, key, size, lambda x: prep(x.astype(np.float32)), model)
 
 
+def input_size(key: str) -> int:
+    """The square input size of the model a cache key names (see model_key)."""
+    return next((KERAS_MODELS[m][2] for m in sorted(KERAS_MODELS, key=len, reverse=True)
+                 if key.startswith(m + "-")), 224)
+
+
 def _cache_path(cache: Path, key: str, digest: str) -> Path:
     return cache / "features" / key / digest[:2] / f"{digest}.npy"
 
@@ -116,11 +124,11 @@ def extract(root: Path, items: list[tuple[str, str]], cache: Path, key: str,
     todo = [i for i, r in enumerate(rows) if r is None]
     failed: dict[str, str] = {}
     if todo:
-        ex = load_model()
+        size = input_size(key)
 
         def load(i: int) -> np.ndarray | str:
             try:
-                return to_array(decode(root / items[i][0], ex.size, ex.size, "force", background))
+                return to_array(decode(root / items[i][0], size, size, "force", background))
             except Exception as e:
                 return f"cannot decode for features: {str(e).strip().splitlines()[0][:200]}"
 
@@ -130,11 +138,15 @@ def extract(root: Path, items: list[tuple[str, str]], cache: Path, key: str,
         batches = [todo[s:s + batch] for s in range(0, len(todo), batch)]
         with ThreadPoolExecutor(os.cpu_count() or 2) as pool, \
                 tqdm(total=len(todo), desc="features", unit="img", leave=False) as bar:
-            pending = decode_batch(pool, batches[0])
+            # decoding runs PREFETCH batches ahead of the model, and starts while the model loads
+            ahead = deque(decode_batch(pool, b) for b in batches[:PREFETCH])
+            ex = load_model()
+            if ex.size != size:
+                raise RuntimeError(f"model {ex.name} takes {ex.size} px, its key says {size}")
             for n, idx in enumerate(batches):
-                decoded = [f.result() for f in pending]
-                if n + 1 < len(batches):  # decode the next batch while this one runs through the model
-                    pending = decode_batch(pool, batches[n + 1])
+                decoded = [f.result() for f in ahead.popleft()]
+                if n + PREFETCH < len(batches):
+                    ahead.append(decode_batch(pool, batches[n + PREFETCH]))
                 good = [(i, a) for i, a in zip(idx, decoded) if not isinstance(a, str)]
                 for i, a in zip(idx, decoded):
                     if isinstance(a, str):
@@ -151,3 +163,66 @@ def extract(root: Path, items: list[tuple[str, str]], cache: Path, key: str,
         if r is not None:
             matrix[i] = r
     return matrix, failed
+
+
+# ---------------------------------------------------------------- bring-your-own features
+
+GIVEN_FORMATS = ".npz (arrays 'ids' and 'features') or .npy with its ids in <file>.ids.txt, one per line"
+
+
+def given_key(path: Path) -> str:
+    """Identifies a --features file by name, size and mtime (hashing 500 MB on each rebuild is slow)."""
+    try:
+        st = path.stat()
+    except OSError as e:
+        raise UserError(f"cannot read --features file {path}: {e.strerror}") from e
+    return f"given-{path.resolve()}-{st.st_size}-{st.st_mtime_ns}"
+
+
+def _read_given(path: Path) -> tuple[np.ndarray, list[str]]:
+    try:
+        if path.suffix.lower() == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                if "ids" not in z.files or "features" not in z.files:
+                    raise UserError(f"--features {path} needs arrays 'ids' and 'features'; it has: {', '.join(z.files)}")
+                return z["features"], [str(v) for v in z["ids"]]
+        if path.suffix.lower() == ".npy":
+            ids_path = path.with_name(path.name + ".ids.txt")
+            if not ids_path.is_file():
+                raise UserError(f"--features {path}: the ids file {ids_path.name} is missing (one id per line, "
+                                f"in row order)")
+            ids = ids_path.read_text("utf-8").splitlines()
+            return np.load(path, mmap_mode="r", allow_pickle=False), [i.strip() for i in ids if i.strip()]
+    except (OSError, ValueError) as e:
+        raise UserError(f"cannot read --features {path}: {str(e)[:200]}") from e
+    raise UserError(f"--features {path}: use {GIVEN_FORMATS}")
+
+
+def load_given(path: Path, items: list[str]) -> tuple[np.ndarray, dict[str, str]]:
+    """Rows of a user's feature file for ``items`` (image paths relative to the image folder).
+
+    A row's id matches an item by relative path, else by file name when that is unique.
+    Returns the (N, D) float32 matrix (rows of unmatched items are zero) and their reasons.
+    """
+    matrix, ids = _read_given(path)
+    if matrix.ndim != 2 or len(ids) != matrix.shape[0] or matrix.shape[1] < 2:
+        raise UserError(f"--features {path}: expected a (rows, dims) matrix with one id per row; got shape "
+                        f"{matrix.shape} and {len(ids)} ids")
+    row = {i.replace("\\", "/").lstrip("./"): n for n, i in enumerate(ids)}
+    by_name: dict[str, list[int]] = {}
+    for i, n in row.items():
+        by_name.setdefault(i.rsplit("/", 1)[-1], []).append(n)
+    picks = []
+    for rel in items:
+        n = row.get(rel)
+        if n is None and len(by_name.get(rel.rsplit("/", 1)[-1], [])) == 1:
+            n = by_name[rel.rsplit("/", 1)[-1]][0]
+        picks.append(-1 if n is None else n)
+    picks_a = np.array(picks, dtype=np.int64)
+    out = np.zeros((len(items), matrix.shape[1]), np.float32)
+    found = picks_a >= 0
+    out[found] = matrix[picks_a[found]]
+    bad = found & ~np.isfinite(out).all(axis=1)
+    failed = {rel: "no row for it in the --features file" for rel, ok in zip(items, found) if not ok}
+    failed.update({rel: "its --features row has NaN or infinite values" for rel, b in zip(items, bad) if b})
+    return out, failed

@@ -7,7 +7,7 @@ import numpy as np
 
 from . import UserError
 
-GRID_METHODS = ["auto", "rasterfairy", "exact"]
+GRID_METHODS = ["auto", "split", "rasterfairy", "exact"]
 EXACT_LIMIT = 3000   # linear assignment is O(N^3): ~0.2 s at 1k, ~10 s at 3k, minutes beyond
 
 
@@ -23,11 +23,13 @@ def assign(xy: np.ndarray, cols: int, rows: int, method: str = "auto") -> np.nda
     if cols * rows < n:
         raise ValueError("grid too small")
     if method == "auto":
-        method = "exact" if n <= EXACT_LIMIT else "rasterfairy"
+        method = "exact" if n <= EXACT_LIMIT else "split"
     if n <= 1:
         return np.arange(n)
     if method == "exact":
         return _exact(xy, cols, rows)
+    if method == "split":
+        return _split(xy, cols, rows)
     if method == "rasterfairy":
         return _rasterfairy(xy, cols, rows)
     raise UserError(f"unknown --grid {method!r}; choose one of: {', '.join(GRID_METHODS)}")
@@ -74,3 +76,43 @@ def _rasterfairy(xy: np.ndarray, cols: int, rows: int) -> np.ndarray:
     if len(np.unique(cells)) != len(cells):
         raise RuntimeError("rasterfairy assigned two points to one cell")
     return cells
+
+
+def _split(xy: np.ndarray, cols: int, rows: int) -> np.ndarray:
+    """Recursive proportional bisection, RasterFairy's idea in O(N log^2 N).
+
+    Halve the grid region across its longer side; order the region's points along that axis
+    and give each half as many of them as it has cells. (The rasterfairy package rescans its
+    list of parts after every cut: O(N^2), minutes at 40,000 points, hours at 100,000.)
+    """
+    n = len(xy)
+    pts = _fit(xy, cols, rows)
+    free = np.zeros((rows + 1, cols + 1), dtype=np.int64)  # summed-area table of usable cells
+    usable = np.zeros(rows * cols, dtype=np.int64)
+    usable[:n] = 1  # the grid fills row by row; the tail of the last row stays empty
+    free[1:, 1:] = usable.reshape(rows, cols).cumsum(0).cumsum(1)
+
+    def cells(x0: int, y0: int, x1: int, y1: int) -> int:
+        return int(free[y1, x1] - free[y0, x1] - free[y1, x0] + free[y0, x0])
+
+    out = np.empty(n, dtype=np.int64)
+    stack = [(np.arange(n), 0, 0, cols, rows)]
+    while stack:
+        idx, x0, y0, x1, y1 = stack.pop()
+        if len(idx) == 0:
+            continue
+        if x1 - x0 == 1 and y1 - y0 == 1:
+            out[idx[0]] = y0 * cols + x0
+            continue
+        across = x1 - x0 >= y1 - y0  # cut the longer side
+        axis = 0 if across else 1
+        order = idx[np.lexsort((idx, pts[idx, 1 - axis], pts[idx, axis]))]  # ties: deterministic
+        if across:
+            xm = (x0 + x1) // 2
+            first = cells(x0, y0, xm, y1)
+            stack += [(order[:first], x0, y0, xm, y1), (order[first:], xm, y0, x1, y1)]
+        else:
+            ym = (y0 + y1) // 2
+            first = cells(x0, y0, x1, ym)
+            stack += [(order[:first], x0, y0, x1, ym), (order[first:], x0, ym, x1, y1)]
+    return out

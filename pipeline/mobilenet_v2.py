@@ -6,6 +6,7 @@ explicit symmetric padding of 1, epsilon 1e-5, ReLU6, and ImageNet mean/std inpu
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,38 @@ def preprocess(rgb: np.ndarray) -> np.ndarray:
     return (rgb.astype(np.float32) - MEAN) / STD
 
 
+@dataclass(frozen=True)
+class ConvBN:
+    """One convolution and its batch norm, named as in torchvision's state dict."""
+    conv: str
+    bn: str
+    filters: int
+    kernel: int
+    stride: int
+    depthwise: bool
+    relu: bool
+
+
+def blocks() -> list[tuple[list[ConvBN], bool]]:
+    """The network as blocks of ConvBN layers, each with whether it adds its input back.
+
+    Shared by the Keras model here and the browser's ONNX export (pipeline/image_search.py).
+    """
+    out = [([ConvBN("features.0.0", "features.0.1", 32, 3, 2, False, True)], False)]
+    channels, index = 32, 1
+    for t, c, n, s in _SETTINGS:
+        for i in range(n):
+            p, stride, hidden = f"features.{index}.conv", (s if i == 0 else 1), channels * t
+            convs = [ConvBN(f"{p}.0.0", f"{p}.0.1", hidden, 1, 1, False, True)] if t != 1 else []
+            j = len(convs)
+            convs += [ConvBN(f"{p}.{j}.0", f"{p}.{j}.1", hidden, 3, stride, True, True),
+                      ConvBN(f"{p}.{j + 1}", f"{p}.{j + 2}", c, 1, 1, False, False)]
+            out.append((convs, stride == 1 and channels == c))
+            channels, index = c, index + 1
+    out.append(([ConvBN(f"features.{index}.0", f"features.{index}.1", 1280, 1, 1, False, True)], False))
+    return out
+
+
 def build(state: dict[str, np.ndarray] | None = None, size: int = 224):
     """Return a Keras model mapping normalised RGB to 1280-d pooled features.
 
@@ -32,35 +65,23 @@ def build(state: dict[str, np.ndarray] | None = None, size: int = 224):
 
     assigned: list[tuple[layers.Layer, str, str]] = []  # (layer, torch prefix, kind)
 
-    def conv(x, prefix: str, filters: int, kernel: int, stride: int = 1, depthwise: bool = False):
-        if kernel > 1:
-            x = layers.ZeroPadding2D(kernel // 2)(x)
-        layer = (layers.DepthwiseConv2D(kernel, stride, use_bias=False) if depthwise
-                 else layers.Conv2D(filters, kernel, stride, use_bias=False))
-        assigned.append((layer, prefix, "dw" if depthwise else "conv"))
-        return layer(x)
-
-    def bn(x, prefix: str, relu: bool):
-        layer = layers.BatchNormalization(epsilon=1e-5)
-        assigned.append((layer, prefix, "bn"))
-        x = layer(x)
-        return layers.ReLU(6.0)(x) if relu else x
+    def conv_bn(x, spec: ConvBN):
+        if spec.kernel > 1:
+            x = layers.ZeroPadding2D(spec.kernel // 2)(x)
+        conv = (layers.DepthwiseConv2D(spec.kernel, spec.stride, use_bias=False) if spec.depthwise
+                else layers.Conv2D(spec.filters, spec.kernel, spec.stride, use_bias=False))
+        bn = layers.BatchNormalization(epsilon=1e-5)
+        assigned.extend([(conv, spec.conv, "dw" if spec.depthwise else "conv"), (bn, spec.bn, "bn")])
+        x = bn(conv(x))
+        return layers.ReLU(6.0)(x) if spec.relu else x
 
     inp = keras.Input((size, size, 3))
-    x = bn(conv(inp, "features.0.0", 32, 3, 2), "features.0.1", True)
-    channels, index = 32, 1
-    for t, c, n, s in _SETTINGS:
-        for i in range(n):
-            stride, p, j = (s if i == 0 else 1), f"features.{index}.conv", 0
-            y = x
-            if t != 1:
-                y = bn(conv(y, f"{p}.0.0", channels * t, 1), f"{p}.0.1", True)
-                j = 1
-            y = bn(conv(y, f"{p}.{j}.0", 0, 3, stride, depthwise=True), f"{p}.{j}.1", True)
-            y = bn(conv(y, f"{p}.{j + 1}", c, 1), f"{p}.{j + 2}", False)
-            x = layers.Add()([x, y]) if stride == 1 and channels == c else y
-            channels, index = c, index + 1
-    x = bn(conv(x, f"features.{index}.0", 1280, 1), f"features.{index}.1", True)
+    x = inp
+    for convs, residual in blocks():
+        y = x
+        for spec in convs:
+            y = conv_bn(y, spec)
+        x = layers.Add()([x, y]) if residual else y
     out = layers.GlobalAveragePooling2D()(x)
     model = keras.Model(inp, out, name="mobilenetv2_torchvision")
     if state is not None:

@@ -1,17 +1,28 @@
 """Mosaic: paste every item's cell thumbnail at its grid cell and cut a Deep Zoom pyramid.
 
-Memory stays bounded whatever N: each grid row is joined from its cells and written to a
-temporary strip file, then libvips streams the strips top to bottom through ``dzsave``, so the
-full mosaic (1.6 gigapixels at 100,000 items) never exists in memory.
+The full mosaic (1.6 gigapixels at 100,000 items) never exists in memory. The top levels are
+cut in independent square blocks of ``tile * 2**k`` px, one block per task on a pool of
+processes: a worker pastes the block's cells (plus an ``overlap * 2**k`` px margin), cuts its
+tiles, halves it k times cutting each level, and returns its smallest level's core. Because
+blocks are aligned to ``2**k`` px, halving a block gives exactly the pixels of halving the
+whole image. Those cores form a 1/4**k-size image, from which the remaining small levels are cut
+in memory. Peak memory: one block per worker plus the small image.
 """
 from __future__ import annotations
 
+import math
+import os
 import shutil
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 
 from tqdm import tqdm
+
+BLOCK_LEVELS = 3          # k: levels cut inside each block (block = tile * 8 px)
+POOL_MIN_BLOCKS = 16      # fewer blocks than this (~4,000 items of 128 px) are cut in this process
 
 
 @dataclass(frozen=True)
@@ -21,40 +32,152 @@ class TileSpec:
     format: str = "jpg"    # jpg | png | webp
     quality: int = 85
 
-    @property
-    def suffix(self) -> str:
-        return f".{self.format}" if self.format == "png" else f".{self.format}[Q={self.quality}]"
+
+@dataclass(frozen=True)
+class _Job:
+    """What every worker needs, sent once per worker."""
+    cells: list            # row-major cell file paths (str) or None
+    cols: int
+    rows: int
+    cell: tuple[int, int]
+    background: tuple[int, int, int]
+    tiles: TileSpec
+    top: int               # the deepest level's number
+    k: int                 # levels cut per block
+    folder: str            # <name>_files
+
+
+_JOB: _Job | None = None
+
+
+def _init(job: _Job | None) -> None:
+    global _JOB
+    _JOB = job
+
+
+def _paste(job: _Job, x0: int, y0: int, x1: int, y1: int):
+    """The mosaic's pixels [y0:y1, x0:x1] as a Pillow image, from the cell files that overlap them."""
+    from PIL import Image
+    cw, ch = job.cell
+    out = Image.new("RGB", (x1 - x0, y1 - y0), job.background)
+    for r in range(y0 // ch, min(job.rows, (y1 - 1) // ch + 1)):
+        for c in range(x0 // cw, min(job.cols, (x1 - 1) // cw + 1)):
+            path = job.cells[r * job.cols + c]
+            if path is None:
+                continue
+            try:
+                with Image.open(path) as im:
+                    if im.size == (cw, ch):
+                        out.paste(im.convert("RGB"), (c * cw - x0, r * ch - y0))  # clipped by Pillow
+            except (OSError, ValueError, SyntaxError):
+                continue  # an unreadable cell shows the background
+    return out
+
+
+def _cut(im, ox: int, oy: int, level: int, width: int, height: int,
+         tx: range, ty: range, spec: TileSpec, folder: Path) -> None:
+    """Write tiles (tx x ty) of a level from ``im``, whose pixel (0, 0) is the level's (ox, oy)."""
+    t, o = spec.size, spec.overlap
+    (folder / str(level)).mkdir(parents=True, exist_ok=True)
+    fmt, opts = {"png": ("PNG", {"compress_level": 6}), "webp": ("WEBP", {"quality": spec.quality})}.get(
+        spec.format, ("JPEG", {"quality": spec.quality}))
+    for r in ty:
+        for c in tx:
+            x0, y0 = max(c * t - o, 0), max(r * t - o, 0)
+            x1, y1 = min((c + 1) * t + o, width), min((r + 1) * t + o, height)
+            im.crop((x0 - ox, y0 - oy, x1 - ox, y1 - oy)).save(
+                folder / str(level) / f"{c}_{r}.{spec.format}", fmt, **opts)
+
+
+def _block(pos: tuple[int, int]):
+    """Cut levels top .. top-k of one block; return its core at level top-k (a Pillow image).
+
+    Pillow's reduce(2) averages each 2x2 box, rounding half up; at an odd edge it averages the
+    pixels that exist, as halving the whole image would.
+    """
+    job = _JOB
+    bx, by = pos
+    t, k = job.tiles.size, job.k
+    span, margin = t << k, job.tiles.overlap << k
+    width, height = job.cols * job.cell[0], job.rows * job.cell[1]
+    x0, y0 = max(bx * span - margin, 0), max(by * span - margin, 0)
+    im = _paste(job, x0, y0, min((bx + 1) * span + margin, width), min((by + 1) * span + margin, height))
+    for j in range(k + 1):
+        if j:
+            im = im.reduce(2)
+        w, h = -(-width // (1 << j)), -(-height // (1 << j))  # ceil: the level's size
+        per = 1 << (k - j)  # tiles per block side at this level
+        tx = range(bx * per, min((bx + 1) * per, math.ceil(w / t)))
+        ty = range(by * per, min((by + 1) * per, math.ceil(h / t)))
+        _cut(im, x0 >> j, y0 >> j, job.top - j, w, h, tx, ty, job.tiles, Path(job.folder))
+    cx, cy = (bx * t) - (x0 >> k), (by * t) - (y0 >> k)
+    return bx, by, im.crop((cx, cy, min(cx + t, im.width), min(cy + t, im.height)))
+
+
+def _dzi(tiles: TileSpec, width: int, height: int) -> str:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            f'<Image xmlns="http://schemas.microsoft.com/deepzoom/2008" Format="{tiles.format}" '
+            f'Overlap="{tiles.overlap}" TileSize="{tiles.size}">\n'
+            f'  <Size Width="{width}" Height="{height}"/>\n</Image>\n')
 
 
 def build(cells: list[Path | None], cols: int, rows: int, cell: tuple[int, int],
-          background: list[int], tiles: TileSpec, out_dir: Path, name: str = "mosaic") -> Path:
+          background: list[int], tiles: TileSpec, out_dir: Path, name: str = "mosaic",
+          workers: int | None = None) -> Path:
     """Write ``out_dir/<name>.dzi`` and ``out_dir/<name>_files/``; return the .dzi path.
 
     ``cells[c]`` is the thumbnail file of grid cell c (row-major), None for an empty cell.
     The output folder is written beside and renamed into place when complete.
     """
-    import pyvips
-    pyvips.cache_set_max(0)  # we read each file once; caching would only hold memory
-    blank = pyvips.Image.black(cell[0], cell[1], bands=3).new_from_image(background).cast("uchar")
+    from PIL import Image
+    width, height = cols * cell[0], rows * cell[1]
+    top = math.ceil(math.log2(max(width, height, 1)))
+    k = min(BLOCK_LEVELS, top)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
+    work.chmod(0o755)  # mkdtemp makes it private; the site's web server must read the tiles
     try:
-        strips = []
-        for r in tqdm(range(rows), desc="mosaic rows", unit="row", leave=False):
-            row = [pyvips.Image.new_from_file(str(p), access="sequential") if p else blank
-                   for p in cells[r * cols:(r + 1) * cols]]
-            row += [blank] * (cols - len(row))
-            strip = work / f"row{r:06d}.tif"
-            pyvips.Image.arrayjoin(row, across=cols).tiffsave(str(strip), compression="none")
-            strips.append(pyvips.Image.new_from_file(str(strip), access="sequential"))
-        mosaic = pyvips.Image.arrayjoin(strips, across=1)
-        pyramid = work / "pyramid"
-        pyramid.mkdir()
-        mosaic.dzsave(str(pyramid / name), tile_size=tiles.size, overlap=tiles.overlap,
-                      suffix=tiles.suffix, layout="dz", background=background)
+        folder = work / f"{name}_files"
+        job = _Job([str(p) if p else None for p in cells] + [None] * (cols * rows - len(cells)),
+                   cols, rows, tuple(cell), tuple(background), tiles, top, k, str(folder))
+        span = tiles.size << k
+        blocks = [(bx, by) for by in range(math.ceil(height / span)) for bx in range(math.ceil(width / span))]
+        small = Image.new("RGB", (math.ceil(width / (1 << k)), math.ceil(height / (1 << k))))
+        for bx, by, core in _run_blocks(job, blocks, workers):
+            small.paste(core, (bx * tiles.size, by * tiles.size))
+        for level in range(top - k - 1, -1, -1):  # the small levels, from the joined cores
+            small = small.reduce(2)
+            w, h = small.size
+            _cut(small, 0, 0, level, w, h, range(math.ceil(w / tiles.size)), range(math.ceil(h / tiles.size)),
+                 tiles, folder)
+        (work / f"{name}.dzi").write_text(_dzi(tiles, width, height))
         if out_dir.exists():
             shutil.rmtree(out_dir)
-        (pyramid).rename(out_dir)
+        work.rename(out_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return out_dir / f"{name}.dzi"
+
+
+def _run_blocks(job: _Job, blocks: list[tuple[int, int]], workers: int | None):
+    """Cut every block; on a process pool (Pillow's codecs hold the GIL) unless there are few."""
+    workers = min(workers or os.cpu_count() or 1, len(blocks))
+    if len(blocks) < POOL_MIN_BLOCKS:  # starting processes costs more than a few blocks take
+        workers = 1
+    bar = tqdm(total=len(blocks), desc="mosaic blocks", unit="block", leave=False)
+    try:
+        if workers <= 1:
+            _init(job)
+            for b in blocks:
+                yield _block(b)
+                bar.update()
+            _init(None)
+            return
+        # spawn, not fork: the parent may hold TensorFlow's threads
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init,
+                                 initargs=(job,)) as pool:
+            for result in pool.map(_block, blocks):
+                yield result
+                bar.update()
+    finally:
+        bar.close()

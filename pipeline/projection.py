@@ -14,12 +14,22 @@ MULTICORE_HELP = ("MulticoreTSNE is not installed. Its PyPI build needs an old C
 
 def pca(features: np.ndarray, components: int, seed: int) -> np.ndarray:
     """Project to at most ``components`` principal components (clipped to what the data allows)."""
+    return pca_fit(features, components, seed)[0]
+
+
+def pca_fit(features: np.ndarray, components: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Like ``pca``, also returning the fitted mean (D,) and components (k, D), so that any
+    new vector f projects as ``(f - mean) @ components.T`` (image search does so)."""
     from sklearn.decomposition import PCA
     n, d = features.shape
     k = max(1, min(components, n, d))
     if n < 2:
-        return np.zeros((n, k), dtype=np.float32)
-    return PCA(n_components=k, random_state=seed).fit_transform(features).astype(np.float32)
+        mean = features.mean(axis=0) if n else np.zeros(d)
+        return (np.zeros((n, k), dtype=np.float32), mean.astype(np.float32),
+                np.zeros((k, d), dtype=np.float32))
+    fit = PCA(n_components=k, random_state=seed)
+    reduced = fit.fit_transform(features).astype(np.float32)
+    return reduced, fit.mean_.astype(np.float32), fit.components_.astype(np.float32)
 
 
 def tsne(x: np.ndarray, method: str = "opentsne", perplexity: float = 30.0, seed: int = 0,

@@ -4,8 +4,10 @@ from __future__ import annotations
 import os
 import shutil
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -37,6 +39,7 @@ class Collection:
     cols: int
     rows: int
     cell: tuple[int, int]
+    image_search: dict | None = None  # the exported files' description (pipeline/image_search.py)
 
 
 def fold(text: str) -> str:
@@ -81,7 +84,7 @@ def collection_json(c: Collection, chunk: int) -> dict:
         "items": {"cell": [int(v) for v in c.cells],
                   "title": [r.title for r in c.records],
                   "xy": [round(float(v), 4) for v in c.xy.reshape(-1)]},
-        "facets": facets, "years": years, "search": "data/search.json", "image_search": None,
+        "facets": facets, "years": years, "search": "data/search.json", "image_search": c.image_search,
     }
 
 
@@ -121,14 +124,57 @@ def write(c: Collection, tiles_dir: Path, out: Path, chunk: int = 1000) -> None:
     html = env.get_template("index.html.j2").render(
         collection={"id": c.id, "title": c.title, "description": c.description, "credit": c.credit,
                     "credit_url": c.credit_url, "count": len(c.ids)},
-        image_search=False)
+        image_search=bool(c.image_search))
     write_bytes(out / "index.html", html.encode("utf-8"))
 
 
+@contextmanager
+def staging_dir(out: Path) -> Iterator[Path]:
+    """A fresh sibling folder to build the site in; removed if the build fails there."""
+    _clean_stale(out)
+    staging = out.with_name(f".{out.name}.building-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _clean_stale(out: Path) -> None:
+    """Remove what killed builds left beside ``out``; if one died mid-swap, put the old site back."""
+    for p in sorted(out.parent.glob(f".{out.name}.*-*")):
+        kind, _, pid = p.name[len(out.name) + 2:].rpartition("-")
+        if kind not in ("building", "old") or not pid.isdigit() or _alive(int(pid)):
+            continue
+        if kind == "old" and not out.exists():
+            p.rename(out)
+        else:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def publish(staging: Path, out: Path) -> None:
-    """Replace ``out`` with the finished ``staging`` folder in one rename, keeping no half state."""
+    """Replace ``out`` with the finished ``staging`` folder by two renames, so a visitor sees
+    the old site or the new one, never a mix; if the second rename fails, the old comes back."""
     old = out.with_name(f".{out.name}.old-{os.getpid()}")
     if out.exists():
         out.rename(old)
-    staging.rename(out)
+    try:
+        staging.rename(out)
+    except BaseException:
+        if old.exists():
+            old.rename(out)
+        raise
     shutil.rmtree(old, ignore_errors=True)

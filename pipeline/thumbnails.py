@@ -1,13 +1,27 @@
-"""Thumbnails: each image's mosaic cell and preview, decoded once and cached by content."""
+"""Thumbnails: each image's mosaic cell and preview, decoded once and cached by content.
+
+Damaged files: a strict decode first; if libvips reports damage (a truncated JPEG, say), the
+file is decoded again leniently and included with a warning when some picture came out, or
+skipped when nothing did. The outcome of a failed or damaged file is cached by content hash
+(and libvips version), so a rerun does not decode it again.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import threading
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
-from .cache import atomic_path
-from .intake import cell_image, decode, parallel_map
+from .cache import atomic_path, read_json, write_json
+from .intake import cell_image, decode, parallel_map, size_refusal
+from .report import disk_problem
+
+_ALONE = threading.Lock()
+_LOST = "the decoder gave no reason"
+DEFAULT_MAX_MEGAPIXELS = 1000.0  # 1 gigapixel: posters scanned at 600 dpi pass, bombs do not
 
 
 @dataclass(frozen=True)
@@ -22,40 +36,136 @@ class ThumbSpec:
         return f"{self.cell[0]}x{self.cell[1]}-{self.fit}-{self.preview}-" + "".join(f"{c:02x}" for c in self.background)
 
 
+@dataclass
+class Outcome:
+    failed: dict[str, str] = field(default_factory=dict)    # relpath -> why it was skipped
+    warnings: dict[str, str] = field(default_factory=dict)  # relpath -> why it is included but damaged
+
+
 def thumbnail_paths(cache: Path, spec: ThumbSpec, digest: str) -> tuple[Path, Path]:
     base = cache / "thumbs" / spec.folder / digest[:2]
     return base / f"{digest}.cell.jpg", base / f"{digest}.jpg"
 
 
-def _make(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str) -> str | None:
-    """Write one image's cell and preview; return the reason it failed, or None."""
+def _note_path(cache: Path, spec: ThumbSpec, digest: str) -> Path:
+    return thumbnail_paths(cache, spec, digest)[0].with_suffix(".note.json")
+
+
+def _vips_version() -> str:
+    import pyvips
+    return ".".join(str(pyvips.version(i)) for i in range(3))
+
+
+def _write(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str, fail_on: str) -> None:
     cell_path, preview_path = thumbnail_paths(cache, spec, digest)
-    if cell_path.exists() and preview_path.exists():
-        return None
     bg = list(spec.background)
-    try:
-        cell = cell_image(root / rel, spec.cell, spec.fit, bg)
-        preview = decode(root / rel, spec.preview, spec.preview, "contain", bg)
-        for im, path, q in ((preview, preview_path, 85), (cell, cell_path, 95)):
-            with atomic_path(path) as tmp:
-                im.jpegsave(str(tmp), Q=q, strip=True)
-    except Exception as e:  # any decoder failure skips this one file
-        return _reason(e)
-    return None
+    cell = cell_image(root / rel, spec.cell, spec.fit, bg, fail_on)
+    preview = decode(root / rel, spec.preview, spec.preview, "contain", bg, fail_on)
+    for im, path, q in ((preview, preview_path, 85), (cell, cell_path, 95)):
+        with atomic_path(path) as tmp:
+            im.jpegsave(str(tmp), Q=q, strip=True)
+
+
+def _decode_outcome(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str) -> dict:
+    """Decode strictly, then leniently: {} when clean, else {'error'|'warning': text}."""
+    if (root / rel).stat().st_size == 0:
+        return {"error": "empty file (0 bytes)"}
+    damage = _attempt(root, cache, spec, rel, digest, "error")
+    if damage is None:
+        return {}
+    failure = _attempt(root, cache, spec, rel, digest, "none")
+    if failure is not None:
+        return {"error": failure}
+    if _is_blank(thumbnail_paths(cache, spec, digest)[1]):
+        for p in thumbnail_paths(cache, spec, digest):
+            p.unlink(missing_ok=True)
+        return {"error": f"damaged file, no picture could be decoded ({_detail(damage)})"}
+    return {"warning": f"damaged file ({_detail(damage)}); included the part that could be decoded"}
+
+
+def _attempt(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str, fail_on: str) -> str | None:
+    """Write the thumbnails; None on success, else why not. libvips keeps one error buffer for
+    all threads, so a message lost to another thread's failure is fetched by retrying alone."""
+    reason = None
+    for alone in (nullcontext(), _ALONE):
+        try:
+            with alone:
+                _write(root, cache, spec, rel, digest, fail_on)
+            return None
+        except Exception as e:
+            reason = _reason(_not_disk(e))
+            if not reason.endswith(_LOST):
+                break
+    return reason
+
+
+def _detail(reason: str) -> str:
+    return reason.removeprefix("cannot decode: ")
+
+
+def _is_blank(preview: Path) -> bool:
+    """A lenient decode of a file with no picture data comes out one flat grey (give or take
+    resampling ripples): under 1 % of its pixels stray from the mean."""
+    import pyvips
+    grey = pyvips.Image.new_from_file(str(preview)).colourspace("b-w")[0]
+    stray = (grey - grey.avg()).abs() > 12  # 255 where true
+    return stray.avg() < 255 * 0.01
+
+
+def _make(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str, max_mpx: float) -> dict:
+    """Write one image's cell and preview unless cached; return its outcome (see _decode_outcome).
+
+    The size limit guards decoding, so images already decoded are not checked again."""
+    note_path = _note_path(cache, spec, digest)
+    note = read_json(note_path)
+    made = all(p.exists() for p in thumbnail_paths(cache, spec, digest))
+    if note and note.get("vips") == _vips_version() and ("error" in note or made):
+        return {k: v for k, v in note.items() if k != "vips"}
+    if made and not note:
+        return {}
+    refusal = size_refusal(root / rel, max_mpx)
+    if refusal:
+        return {"error": refusal}
+    outcome = _decode_outcome(root, cache, spec, rel, digest)
+    if outcome:
+        write_json(note_path, {**outcome, "vips": _vips_version()})
+    return outcome
+
+
+def _not_disk(e: Exception) -> Exception:
+    """A full disk is not the image's fault: it ends the build instead of skipping the file."""
+    if disk_problem(e):
+        raise e
+    return e
 
 
 def _reason(e: Exception) -> str:
-    text = str(e).strip().splitlines()
-    detail = next((line for line in text if line and not line.startswith("VipsForeign")), text[0] if text else "")
-    return f"cannot decode: {detail or type(e).__name__}"[:300]
+    text = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
+    if any("is not a known file format" in line for line in text):
+        return "not an image: the content is in no format libvips or Pillow can read"
+    detail = next((line for line in text if not line.startswith(("unable to call", "VipsForeignLoad:"))),
+                  None)
+    return f"cannot decode: {detail}"[:300] if detail else f"cannot decode: {_LOST}"
 
 
-def make_thumbnails(root: Path, digests: dict[str, str], cache: Path, spec: ThumbSpec) -> dict[str, str]:
-    """Make missing thumbnails for ``{relpath: digest}``; return ``{relpath: reason}`` of failures."""
-    rels = list(digests)
-    failed: dict[str, str] = {}
-    results = parallel_map(lambda rel: _make(root, cache, spec, rel, digests[rel]), rels)
-    for rel, reason in tqdm(zip(rels, results), total=len(rels), desc="thumbnails", unit="img", leave=False):
-        if reason:
-            failed[rel] = reason
-    return failed
+def _done(folder: str, digest: str) -> bool:
+    """Both thumbnails made, nothing noted: a rebuild's common case, checked with plain strings
+    because 100,000 pathlib round trips cost seconds."""
+    base = f"{folder}/{digest[:2]}/{digest}"
+    return (os.path.exists(f"{base}.cell.jpg") and os.path.exists(f"{base}.jpg")
+            and not os.path.exists(f"{base}.cell.note.json"))
+
+
+def make_thumbnails(root: Path, digests: dict[str, str], cache: Path, spec: ThumbSpec,
+                    max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> Outcome:
+    """Make missing thumbnails for ``{relpath: digest}``; return failures and damage warnings."""
+    folder = f"{cache}/thumbs/{spec.folder}"
+    rels = [rel for rel in digests if not _done(folder, digests[rel])]
+    out = Outcome()
+    results = parallel_map(lambda rel: _make(root, cache, spec, rel, digests[rel], max_megapixels), rels)
+    for rel, result in tqdm(zip(rels, results), total=len(rels), desc="thumbnails", unit="img", leave=False):
+        if "error" in result:
+            out.failed[rel] = result["error"]
+        elif "warning" in result:
+            out.warnings[rel] = result["warning"]
+    return out

@@ -29,6 +29,8 @@ def test_site_is_complete_and_relative(built_site, demo_collection):
     assert (built_site / "assets" / "openseadragon" / "openseadragon.min.js").is_file()
     html = (built_site / "index.html").read_text("utf-8")
     assert "OpenMoji test" in html and "http://" not in html.replace("http://www.w3.org", "")
+    unreadable = [p for p in built_site.rglob("*") if p.stat().st_mode & 0o044 != 0o044]
+    assert not unreadable, "a web server running as another user must read every file"
     report = json.loads((built_site / "report.json").read_text())
     assert report["items"] == 120 and set(report["stages"]) >= {"features", "tsne", "mosaic"}
 

@@ -50,6 +50,13 @@ export class FacetsUI {
       from.addEventListener('change', apply);
       to.addEventListener('change', apply);
       reset.addEventListener('click', () => { delete this.filters.years[key]; this.h.onChange(true); });
+      // a bar of the histogram chooses its span of years
+      hist.addEventListener('click', (e) => {
+        const bar = e.target.closest('.bar');
+        if (!bar) return;
+        this.filters.years[key] = [Number(bar.dataset.from), Number(bar.dataset.to)];
+        this.h.onChange(true);
+      });
       g.append(h, hist, row);
       this.root.append(g);
       this.yearUI[key] = { lo, hi, hist, from, to, reset, bins: null };
@@ -112,6 +119,8 @@ export class FacetsUI {
       bar.style.height = `${c ? Math.max(4, (100 * c) / max) : 0}%`;
       if (r && (y1 < r[0] || y0 > r[1])) bar.classList.add('is-out');
       bar.title = `${y0}${y1 > y0 ? `–${y1}` : ''}: ${fmt(c)}`;
+      bar.dataset.from = String(y0);
+      bar.dataset.to = String(Math.max(y0, y1));
       u.hist.append(bar);
     });
     u.hist.dataset.range = `${u.lo}–${u.hi}`;

@@ -94,6 +94,7 @@ export class Filters {
       constraints.push({ kind: 'year', key, pass });
     }
     const active = constraints.length > 0;
+    if (!active && this._base) return this._base; // nothing chosen: the same answer every time
     // fails[i]: how many constraints item i fails
     const fails = new Uint8Array(n);
     for (const c of constraints) { const p = c.pass; for (let i = 0; i < n; i++) if (!p[i]) fails[i]++; }
@@ -126,15 +127,26 @@ export class Filters {
     const yearCounts = {};
     for (const [key, ys] of Object.entries(years)) {
       const c = own('year', key);
-      const m = new Map();
+      const [lo, hi] = (this._yearSpan ||= {})[key] ||= span(ys);
+      const counts = new Int32Array(Math.max(0, hi - lo + 1));
       for (let i = 0; i < n; i++) {
         const y = ys[i];
         if (y === null) continue;
         const fi = fails[i] - (c && !c.pass[i] ? 1 : 0);
-        if (fi === 0) m.set(y, (m.get(y) || 0) + 1);
+        if (fi === 0) counts[y - lo]++;
       }
+      const m = new Map();
+      for (let k = 0; k < counts.length; k++) if (counts[k]) m.set(lo + k, counts[k]);
       yearCounts[key] = m;
     }
-    return { active, mask, matches, count, facetCounts, yearCounts };
+    const out = { active, mask, matches, count, facetCounts, yearCounts };
+    if (!active) this._base = out;
+    return out;
   }
+}
+
+function span(ys) {
+  let lo = Infinity, hi = -Infinity;
+  for (const y of ys) if (y !== null) { if (y < lo) lo = y; if (y > hi) hi = y; }
+  return lo <= hi ? [lo, hi] : [0, -1];
 }

@@ -5,11 +5,12 @@ import { Viewer } from './viewer.js';
 import { Panel } from './panel.js';
 import { SearchUI } from './search.js';
 import { FacetsUI } from './facets.js';
+import { initImageSearch } from './imagesearch.js';
 import { parseHash, writeHash, emptyState } from './state.js';
 import { el, clear, linkOrText, debounce, isPhone, fmt } from './util.js';
 
 const $ = (id) => document.getElementById(id);
-const t0 = performance.now();
+const t0 = 0; // timings are measured from navigation start
 const timings = (window.salonTimings = {});
 
 async function main() {
@@ -18,9 +19,11 @@ async function main() {
   timings.collection = performance.now() - t0;
   $('collection-count').textContent = `${fmt(coll.n)} items`;
   await osdReady();
+  timings.osdReady = performance.now();
 
   const filters = new Filters(coll);
   let result = filters.compute();
+  timings.firstFilter = performance.now();
   const state = emptyState();
   let applying = false;   // true while applying a state from the URL
   let stepPos = -1;
@@ -43,7 +46,10 @@ async function main() {
     },
     onLeave() { tooltip.hidden = true; },
     onClick(i) {
-      if (i >= 0) openItem(i, { fly: false });
+      if (i >= 0) {
+        openItem(i, { fly: false });
+        requestAnimationFrame(() => viewer.reveal(i)); // not under the panel
+      }
     },
     onView() { if (!applying) saveView(); },
     onTileFailed(e) { console.warn('tile failed', e && e.tile && e.tile.getUrl && e.tile.getUrl()); },
@@ -55,6 +61,7 @@ async function main() {
     if (isPhone()) return { right: 0, bottom: Math.max(0, s.bottom - r.top) };
     return { right: Math.max(0, s.right - r.left), bottom: 0 };
   };
+  timings.viewerStart = performance.now();
   await viewer.open();
   timings.viewer = performance.now() - t0;
   document.body.classList.remove('is-loading');
@@ -143,8 +150,20 @@ async function main() {
 
   // ---- layout ----
   const layoutButtons = [...document.querySelectorAll('#layout-switch [data-layout]')];
+  // the groups layout gathers items by a category: the facet with the fewest values (2 to 60)
+  const groupKey = Object.keys(coll.facets)
+    .filter((k) => coll.facets[k].values.length >= 2 && coll.facets[k].values.length <= 60)
+    .sort((a, b) => coll.facets[a].values.length - coll.facets[b].values.length)[0] || null;
+  viewer.groupKey = groupKey;
+  if (groupKey) {
+    const label = (coll.fields.find((f) => f.key === groupKey) || {}).label || groupKey;
+    const b = document.querySelector('#layout-switch [data-layout="groups"]');
+    b.hidden = false;
+    b.setAttribute('aria-label', `Grouped by ${label}`);
+    $('groups-label').textContent = `By ${label.toLowerCase()}`;
+  }
   function setLayout(layout, { push = true, keepView = false } = {}) {
-    if (layout !== 'tsne') layout = 'grid';
+    if (layout !== 'tsne' && !(layout === 'groups' && groupKey)) layout = 'grid';
     const changed = layout !== viewer.layout;
     state.layout = layout;
     viewer.setLayout(layout);
@@ -154,7 +173,7 @@ async function main() {
       if (state.item !== null) viewer.flyTo(state.item, { immediate: true });
       else viewer.fit(true);
     }
-    if (changed && layout === 'tsne' && !viewer.colors) viewer.loadColors();
+    if (changed && layout !== 'grid' && !viewer.colors) viewer.loadColors();
     if (!applying) writeState(push);
   }
   for (const b of layoutButtons) b.addEventListener('click', () => setLayout(b.dataset.layout));
@@ -176,6 +195,12 @@ async function main() {
   setSidebar(!isPhone() && window.innerWidth >= 1100);
   toggleBtn.addEventListener('click', () => setSidebar(!document.body.classList.contains('sidebar-open')));
   $('sidebar-close').addEventListener('click', () => { setSidebar(false); toggleBtn.focus(); });
+  // on a phone the drawer closes with a tap outside it
+  document.addEventListener('pointerdown', (e) => {
+    if (!isPhone() || !document.body.classList.contains('sidebar-open')) return;
+    if (sidebar.contains(e.target) || toggleBtn.contains(e.target)) return;
+    setSidebar(false);
+  });
 
   // ---- URL hash ----
   let lastApplied = '';
@@ -203,7 +228,7 @@ async function main() {
       refilter();
       setLayout(s.layout, { keepView: !!s.view });
       if (s.view) viewer.setView(s.view, true);
-      else if (first && s.layout === 'tsne') viewer.fit(true);
+      else if (first && s.layout !== 'grid') viewer.fit(true);
       if (s.item !== null && s.item < coll.n) openItem(s.item, { fly: !s.view, immediate: first });
       else closeItem();
       Object.assign(state, s, { item: s.item !== null && s.item < coll.n ? s.item : null });
@@ -286,6 +311,20 @@ async function main() {
     }
   });
 
+  initImageSearch(coll, { open: (i) => openItem(i, { fly: true }), viewer, mask: () => result.mask });
+  // A small handle for tests and the console (read-only use; nothing here is needed by the page).
+  window.salon = {
+    coll, viewer, filters, state,
+    get result() { return result; },
+    openItem, closeItem, setLayout,
+    settled: () => viewer.settled(),
+    /** Centre of item i in CSS pixels relative to the viewer element, in the current view. */
+    itemPixel(i) {
+      const r = viewer.itemRect(i);
+      const p = viewer.osd.viewport.pixelFromPoint(new OpenSeadragon.Point(r.x + r.w / 2, r.y + r.h / 2), true);
+      return { x: p.x, y: p.y, size: viewer.osd.viewport.deltaPixelsFromPoints(new OpenSeadragon.Point(r.w, 0), true).x };
+    },
+  };
   timings.interactive = performance.now() - t0;
   document.body.dataset.ready = 'true';
 }

@@ -1,4 +1,5 @@
 // The view state and its URL-hash form, so a link reproduces what the visitor sees.
+// layout: grid (default) | tsne | groups
 // #item=12&q=boat&f.category=animals&f.category=food&y.date=1900-1910&layout=tsne&v=0.5,0.4,3.2
 
 export function emptyState() {
@@ -12,7 +13,7 @@ export function parseHash(hash) {
   if (item !== null && /^\d+$/.test(item)) s.item = Number(item);
   s.q = p.get('q') || '';
   const layout = p.get('layout');
-  if (layout === 'tsne' || layout === 'grid') s.layout = layout;
+  if (layout === 'tsne' || layout === 'grid' || layout === 'groups') s.layout = layout;
   for (const [k, v] of p) {
     if (k.startsWith('f.') && k.length > 2) {
       (s.facets[k.slice(2)] ||= []).push(v);

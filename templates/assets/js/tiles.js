@@ -16,6 +16,7 @@ export class CellTiles {
     this.ts = source.getTileWidth ? source.getTileWidth(source.maxLevel) : source.tileSize;
     this.ov = source.tileOverlap || 0;
     this.colors = null;       // Uint8Array n*3 once computed
+    this.waiting = new Set(); // draws to retry when a tile arrives
   }
 
   levelScale(level) {
@@ -50,7 +51,13 @@ export class CellTiles {
       const img = new Image();
       img.decoding = 'async';
       this.loading++;
-      img.onload = () => { t.ok = true; this.loading--; this._pump(); this.onLoad && this.onLoad(); };
+      img.onload = () => {
+        t.ok = true;
+        this.loading--;
+        this._pump();
+        for (const fn of [...this.waiting]) if (fn()) this.waiting.delete(fn);
+        this.onLoad && this.onLoad();
+      };
       img.onerror = () => { t.failed = true; this.loading--; this._pump(); };
       t.img = img;
       img.src = this.src.getTileUrl(t.level, t.tx, t.ty);
@@ -117,11 +124,12 @@ export class CellTiles {
     if (label) { c.setAttribute('role', 'img'); c.setAttribute('aria-label', label); }
     const ctx = c.getContext('2d');
     const level = this.levelFor(px);
-    const tryDraw = (attempt) => {
-      if (this.draw(ctx, i, level, 0, 0, px, px)) return;
-      if (attempt < 60) setTimeout(() => tryDraw(attempt + 1), 80);
+    const tryDraw = () => {
+      if (!c.isConnected && c.dataset.placed) return true; // removed from the page: stop waiting
+      return this.draw(ctx, i, level, 0, 0, px, px);
     };
-    tryDraw(0);
+    if (!tryDraw()) this.waiting.add(tryDraw);
+    queueMicrotask(() => { c.dataset.placed = '1'; });
     return c;
   }
 

@@ -1,7 +1,7 @@
 // OpenSeadragon stage: the mosaic, cell hit-testing, and a canvas layer on top for
 // highlights, search dimming and the similarity-map layout.
 import { CellTiles } from './tiles.js';
-import { TsneLayout } from './tsne.js';
+import { tsneLayout, groupLayout } from './layouts.js';
 import { reducedMotion } from './util.js';
 
 /* global OpenSeadragon */
@@ -17,7 +17,8 @@ export class Viewer {
     this.selected = -1;
     this.cursor = -1;
     this.hover = -1;
-    this.tsne = null;
+    this.layouts = {};     // 'tsne' | 'groups' -> PointLayout, made on first use
+    this.groupKey = null;  // the facet the groups layout gathers by
     this.tiles = null;
     this.colors = null;
     this.insets = () => ({ right: 0, bottom: 0 });
@@ -25,15 +26,6 @@ export class Viewer {
   }
 
   open() {
-    // OpenSeadragon 6 injects an inline <style> (hiding the canvas focus ring on touch screens)
-    // unless one marked data-openseadragon-mobile-css exists. Our CSP forbids inline styles and we
-    // want the focus ring, so we give it an inert marker (a non-CSS type is never applied).
-    if (!document.querySelector('style[data-openseadragon-mobile-css]')) {
-      const marker = document.createElement('style');
-      marker.type = 'text/plain';
-      marker.setAttribute('data-openseadragon-mobile-css', 'inert');
-      document.head.append(marker);
-    }
     const osd = (this.osd = OpenSeadragon({
       element: this.el,
       prefixUrl: 'assets/openseadragon/images/',
@@ -60,6 +52,9 @@ export class Viewer {
       gestureSettingsPen: { clickToZoom: false },
       crossOriginPolicy: false,
       viewportMargins: { top: 28, left: 28, right: 28, bottom: 28 },
+      // The 2D canvas drawer: starts in a few ms everywhere (the WebGL drawer costs ~0.6 s where
+      // WebGL is software-rendered) and a mosaic needs none of WebGL's extras.
+      drawer: 'canvas',
     }));
     this.osd.element.classList.add('osd');
     // canvas layer
@@ -120,13 +115,23 @@ export class Viewer {
   /** Colours per item for the similarity map (after first paint). */
   async loadColors() {
     this.colors = await this.tiles.computeColors();
-    if (this.tsne) this.tsne.overview = null;
+    for (const L of Object.values(this.layouts)) L.overview = null;
     this.schedule();
   }
 
   schedule() {
     if (this._raf) return;
     this._raf = requestAnimationFrame(() => { this._raf = 0; this.draw(); });
+  }
+
+  /** True when the view has stopped moving and what it shows is loaded. */
+  settled() {
+    if (!this.image) return false;
+    const vp = this.osd.viewport;
+    const a = vp.getCenter(true), b = vp.getCenter(false);
+    const still = Math.abs(vp.getZoom(true) - vp.getZoom(false)) < 1e-9 && Math.abs(a.x - b.x) < 1e-9 && Math.abs(a.y - b.y) < 1e-9;
+    const loaded = this.layout === 'grid' ? this.image.getFullyLoaded() : this.tiles.loading === 0 && this.tiles.queue.length === 0;
+    return still && loaded && !this._raf;
   }
 
   // ---- geometry -------------------------------------------------------------------------
@@ -139,20 +144,26 @@ export class Viewer {
   }
 
   itemRect(i) {
-    if (this.layout === 'tsne') return this._tsne().itemRect(i);
-    return this.cellRect(i);
+    const L = this.points();
+    return L ? L.itemRect(i) : this.cellRect(i);
   }
 
-  _tsne() {
-    if (!this.tsne) this.tsne = new TsneLayout(this.coll, this.world);
-    return this.tsne;
+  /** The canvas-drawn layout in use, or null for the mosaic. */
+  points() {
+    const l = this.layout;
+    if (l === 'grid' || !this.world) return null;
+    if (!this.layouts[l]) {
+      this.layouts[l] = l === 'groups' ? groupLayout(this.coll, this.world, this.groupKey) : tsneLayout(this.coll, this.world);
+    }
+    return this.layouts[l];
   }
 
   /** Item under a pixel position of the viewer element, or -1. */
   hit(pos) {
     if (!this.image) return -1;
-    const p = this.osd.viewport.pointFromPixel(pos, true);
-    if (this.layout === 'tsne') return this._tsne().hit(p, this.mask);
+    const p = this.osd.viewport.pointFromPixel(new OpenSeadragon.Point(pos.x, pos.y), true);
+    const L = this.points();
+    if (L) return L.hit(p, this.mask);
     const { cols, rows } = this.coll;
     const [w, h] = this.cellVp;
     const col = Math.floor((p.x - this.world.x) / w), row = Math.floor((p.y - this.world.y) / h);
@@ -179,11 +190,15 @@ export class Viewer {
     this.image.setOpacity(layout === 'grid' ? 1 : 0);
     const nav = this.osd.navigator && this.osd.navigator.element;
     if (nav) nav.classList.toggle('is-hidden', layout !== 'grid');
-    this.el.classList.toggle('layout-tsne', layout === 'tsne');
     this.schedule();
   }
 
   // ---- view -------------------------------------------------------------------------------
+
+  /** CSS pixels per viewport unit (OpenSeadragon's zoom is relative to the size inside the margins). */
+  ppu(current = true) {
+    return this.osd.viewport.deltaPixelsFromPointsNoRotate(new OpenSeadragon.Point(1, 0), current).x;
+  }
 
   getView() {
     const vp = this.osd.viewport;
@@ -204,8 +219,9 @@ export class Viewer {
 
   fit(immediate = false) {
     const vp = this.osd.viewport;
-    if (this.layout === 'tsne') {
-      const r = this._tsne().rect;
+    const L = this.points();
+    if (L) {
+      const r = L.rect;
       vp.fitBounds(new OpenSeadragon.Rect(r.x, r.y, r.w, r.h), immediate);
     } else {
       vp.goHome(immediate);
@@ -221,32 +237,30 @@ export class Viewer {
     const ins = this.insets();
     const visW = Math.max(120, W - ins.right), visH = Math.max(120, H - ins.bottom);
     let ppu = Math.min(visW, visH) / (cellsAcross * r.w);
-    const cur = vp.getZoom(true) * W; // current px per unit
-    // never zoom out to fly; keep the current zoom when the item is already a fair size
+    const cur = this.ppu(false);
+    // keep the current zoom when the item is already a fair size
     if (cur > ppu && cur < ppu * 4) ppu = cur;
-    const z = ppu / W;
+    const z = (vp.getZoom(false) * ppu) / cur;
     const cx = r.x + r.w / 2 + ins.right / 2 / ppu;
     const cy = r.y + r.h / 2 + ins.bottom / 2 / ppu;
     vp.zoomTo(z, null, immediate || reducedMotion());
     vp.panTo(new OpenSeadragon.Point(cx, cy), immediate || reducedMotion());
   }
 
-  /** Pan (no zoom) just enough to bring item i into the visible part of the stage. */
+  /** If item i is outside the part of the stage the panel leaves free, pan (no zoom) to centre it there. */
   reveal(i) {
     if (i < 0 || !this.image) return;
     const vp = this.osd.viewport;
     const r = this.itemRect(i);
-    const b = vp.getBounds(true);
-    const W = this.el.clientWidth;
-    const ppu = vp.getZoom(true) * W;
+    const b = vp.getBounds(false);
+    const ppu = this.ppu(false);
+    if (r.w * ppu < 8) return this.flyTo(i);
     const ins = this.insets();
     const right = b.x + b.width - ins.right / ppu, bottom = b.y + b.height - ins.bottom / ppu;
-    const small = r.w * ppu < 8;
-    if (small) return this.flyTo(i);
-    let dx = 0, dy = 0;
-    if (r.x < b.x) dx = r.x - b.x - r.w; else if (r.x + r.w > right) dx = r.x + r.w - right + r.w;
-    if (r.y < b.y) dy = r.y - b.y - r.h; else if (r.y + r.h > bottom) dy = r.y + r.h - bottom + r.h;
-    if (dx || dy) vp.panBy(new OpenSeadragon.Point(dx, dy));
+    const inside = r.x >= b.x && r.y >= b.y && r.x + r.w <= right && r.y + r.h <= bottom;
+    if (inside) return;
+    const cx = r.x + r.w / 2 + ins.right / 2 / ppu, cy = r.y + r.h / 2 + ins.bottom / 2 / ppu;
+    vp.panTo(new OpenSeadragon.Point(cx, cy), reducedMotion());
   }
 
   // ---- drawing ----------------------------------------------------------------------------
@@ -279,14 +293,16 @@ export class Viewer {
     ctx.clearRect(0, 0, W, H);
     const vp = this.osd.viewport;
     const origin = vp.pixelFromPointNoRotate(new OpenSeadragon.Point(0, 0), true);
-    const ppu = vp.getZoom(true) * vp.getContainerSize().x * dpr;
+    const ppu = this.ppu(true) * dpr;
     const ox = origin.x * dpr, oy = origin.y * dpr;
     const toPx = (x, y) => [ox + x * ppu, oy + y * ppu];
     const b = vp.getBounds(true);
     const view = { toPx, ppu, rect: { x: b.x, y: b.y, w: b.width, h: b.height } };
 
-    if (this.layout === 'tsne') {
-      this._tsne().draw(ctx, view, this.tiles, this.colors, this.mask, this.maskVersion);
+    const L = this.points();
+    if (L) {
+      L.draw(ctx, view, this.tiles, this.colors, this.mask, this.maskVersion);
+      L.drawLabels(ctx, view, dpr);
     } else if (this.mask) {
       const m = this._maskBitmap();
       const [x0, y0] = toPx(this.world.x, this.world.y);
@@ -300,8 +316,8 @@ export class Viewer {
       const [x, y] = toPx(r.x, r.y);
       const w = r.w * ppu, h = r.h * ppu;
       const lw = width * dpr;
-      const pad = Math.max(lw, Math.min(6 * dpr, w * 0.06));
-      if (this.layout === 'tsne' && this.tiles && w >= 12) {
+      const pad = Math.max(lw, Math.min(3 * dpr, w * 0.04));
+      if (L && this.tiles && w >= 12) {
         const level = this.tiles.levelFor(w);
         if (!this.tiles.draw(ctx, i, level, x, y, w, h)) { /* drawn when tiles arrive */ }
       }

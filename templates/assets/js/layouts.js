@@ -1,25 +1,77 @@
-// The similarity map: every item at its t-SNE position (items.xy), drawn on a canvas layer.
+// Layouts drawn on a canvas layer over the (hidden) mosaic: every item a square at its own
+// position. The similarity map puts items at their t-SNE positions (items.xy); the groups layout
+// gathers them in blocks by a category, in grid order inside each block.
 // Far out: one dot per item in its own average colour (a cached overview bitmap at 100k items).
 // Closer in: squares in the item's colour; close up: the item's own thumbnail, cut from the
 // mosaic's tiles. A bucket grid finds the items in view and under the pointer.
 
-export class TsneLayout {
-  /** world: {x, y, w, h} the viewport rectangle the map is laid out in. */
-  constructor(coll, world) {
+/** The similarity map. world: {x, y, w, h}, the viewport rectangle to lay it out in. */
+export function tsneLayout(coll, world) {
+  const n = coll.n;
+  const side = Math.min(world.w, world.h) * 0.94;
+  const rect = { x: world.x + (world.w - side) / 2, y: world.y + (world.h - side) / 2, w: side, h: side };
+  const size = (side * 0.85) / Math.sqrt(Math.max(1, n)); // item side, viewport units
+  const px = new Float64Array(n), py = new Float64Array(n);
+  const xy = coll.xy;
+  const inner = side - size;
+  for (let i = 0; i < n; i++) {
+    px[i] = rect.x + size / 2 + xy[2 * i] * inner;
+    py[i] = rect.y + size / 2 + xy[2 * i + 1] * inner;
+  }
+  return new PointLayout(coll, rect, size, px, py, []);
+}
+
+/** Blocks of items, one per value of the facet `key`, largest first, packed in shelves. */
+export function groupLayout(coll, world, key) {
+  const n = coll.n;
+  const f = coll.facets[key];
+  const groups = new Map(); // code -> items in grid order
+  for (const i of coll.cellToItem) {
+    if (i < 0) continue;
+    const c = f ? f.codes[i] : -1;
+    if (!groups.has(c)) groups.set(c, []);
+    groups.get(c).push(i);
+  }
+  const list = [...groups.entries()].sort((a, b) => b[1].length - a[1].length);
+  const W = Math.max(4, Math.ceil(Math.sqrt(n * 1.6)));  // shelf width, in cells
+  const gap = 2, labelH = 2;
+  let x = 0, y = 0, shelfH = 0, maxX = 0;
+  const placed = [];
+  for (const [code, items] of list) {
+    const bw = Math.min(W, Math.max(1, Math.ceil(Math.sqrt(items.length * 1.4))));
+    const bh = Math.ceil(items.length / bw);
+    if (x > 0 && x + bw > W) { x = 0; y += shelfH + gap + labelH; shelfH = 0; }
+    placed.push({ code, items, x, y: y + labelH, bw, bh });
+    x += bw + gap;
+    maxX = Math.max(maxX, x - gap);
+    shelfH = Math.max(shelfH, bh);
+  }
+  const totalW = maxX, totalH = y + shelfH + labelH;
+  const unit = Math.min((world.w * 0.96) / totalW, (world.h * 0.96) / totalH);
+  const ox = world.x + (world.w - totalW * unit) / 2, oy = world.y + (world.h - totalH * unit) / 2;
+  const px = new Float64Array(n), py = new Float64Array(n);
+  const labels = [];
+  for (const b of placed) {
+    b.items.forEach((i, k) => {
+      px[i] = ox + (b.x + (k % b.bw) + 0.5) * unit;
+      py[i] = oy + (b.y + Math.floor(k / b.bw) + 0.5) * unit;
+    });
+    const name = b.code >= 0 && f ? f.values[b.code] || '(empty)' : '(none)';
+    labels.push({ text: `${name}  ·  ${b.items.length}`, x: ox + b.x * unit, y: oy + (b.y - 0.35) * unit, w: b.bw * unit, unit });
+  }
+  const rect = { x: ox, y: oy, w: totalW * unit, h: totalH * unit };
+  return new PointLayout(coll, rect, unit * 0.92, px, py, labels);
+}
+
+export class PointLayout {
+  constructor(coll, rect, size, px, py, labels) {
     this.coll = coll;
     const n = coll.n;
-    const side = Math.min(world.w, world.h) * 0.94;
-    this.rect = { x: world.x + (world.w - side) / 2, y: world.y + (world.h - side) / 2, w: side, h: side };
-    this.size = (side * 0.85) / Math.sqrt(Math.max(1, n)) ; // item side, viewport units
-    // positions in viewport units (centres)
-    this.px = new Float64Array(n);
-    this.py = new Float64Array(n);
-    const xy = coll.xy;
-    const inner = side - this.size;
-    for (let i = 0; i < n; i++) {
-      this.px[i] = this.rect.x + this.size / 2 + xy[2 * i] * inner;
-      this.py[i] = this.rect.y + this.size / 2 + xy[2 * i + 1] * inner;
-    }
+    this.rect = rect;
+    this.size = size;
+    this.px = px;
+    this.py = py;
+    this.labels = labels;
     // bucket grid (CSR)
     const B = (this.B = Math.max(1, Math.min(512, Math.ceil(Math.sqrt(n / 4)))));
     const counts = new Int32Array(B * B + 1);
@@ -88,21 +140,21 @@ export class TsneLayout {
   _overview(colors, mask, maskVersion) {
     const key = `${colors ? 1 : 0}/${maskVersion}`;
     if (this.overview && this.overviewKey === key) return this.overview;
-    const K = 2048;
+    const K = 2048, KH = Math.max(1, Math.round((K * this.rect.h) / this.rect.w));
     const c = this.overview || document.createElement('canvas');
     c.width = K;
-    c.height = K;
+    c.height = KH;
     const ctx = c.getContext('2d');
-    ctx.clearRect(0, 0, K, K);
-    const img = ctx.createImageData(K, K);
+    ctx.clearRect(0, 0, K, KH);
+    const img = ctx.createImageData(K, KH);
     const d = img.data;
     const n = this.coll.n;
     const dot = Math.max(1, Math.round((this.size / this.rect.w) * K));
     const paint = (i, alpha) => {
       const cx = Math.floor(((this.px[i] - this.rect.x) / this.rect.w) * K - dot / 2);
-      const cy = Math.floor(((this.py[i] - this.rect.y) / this.rect.h) * K - dot / 2);
+      const cy = Math.floor(((this.py[i] - this.rect.y) / this.rect.w) * K - dot / 2);
       const r = colors ? colors[3 * i] : 150, g = colors ? colors[3 * i + 1] : 150, b = colors ? colors[3 * i + 2] : 150;
-      for (let y = Math.max(0, cy); y < Math.min(K, cy + dot); y++) {
+      for (let y = Math.max(0, cy); y < Math.min(KH, cy + dot); y++) {
         for (let x = Math.max(0, cx); x < Math.min(K, cx + dot); x++) {
           const o = (y * K + x) * 4;
           d[o] = r; d[o + 1] = g; d[o + 2] = b; d[o + 3] = alpha;
@@ -135,7 +187,7 @@ export class TsneLayout {
       ctx.drawImage(ov, x0, y0, this.rect.w * view.ppu, this.rect.h * view.ppu);
       return;
     }
-    const useThumbs = tiles && s >= 12 && visible <= 2500;
+    const useThumbs = tiles && s >= 6 && visible <= 5000;
     const level = useThumbs ? tiles.levelFor(s) : 0;
     const drawOne = (i) => {
       const [x, y] = view.toPx(this.px[i] - this.size / 2, this.py[i] - this.size / 2);
@@ -156,5 +208,18 @@ export class TsneLayout {
       for (const i of list) drawOne(i);
     }
     if (useThumbs) tiles.trimQueue(400);
+  }
+
+  drawLabels(ctx, view, dpr) {
+    if (!this.labels.length) return;
+    ctx.textBaseline = 'bottom';
+    for (const l of this.labels) {
+      const px = Math.min(15, Math.max(0, l.unit * view.ppu * 0.9 / dpr));
+      if (px < 8) continue;
+      const [x, y] = view.toPx(l.x, l.y);
+      ctx.font = `600 ${Math.round(px * dpr)}px system-ui, sans-serif`;
+      ctx.fillStyle = 'rgba(236, 232, 225, 0.92)';
+      ctx.fillText(l.text, x, y, Math.max(40 * dpr, l.w * view.ppu * 1.6));
+    }
   }
 }

@@ -1,0 +1,542 @@
+// Search by image: the visitor's picture goes through the collection's own feature model
+// (ONNX, run by onnxruntime-web on WebAssembly) and is compared with every item's vector.
+// Nothing is uploaded; the model, runtime and vectors are fetched only when search is opened.
+// Files and their layout: docs/site-format.md, "data/image-search/".
+import { el, clear, fmt } from './util.js';
+import { getItem } from './data.js';
+
+/* global OpenSeadragon */
+
+const SHOW = 24;          // results listed and glowing on the mosaic
+const MAX_PIXELS = 40e6;  // larger images are halved by the canvas before our resampling
+const CSS = 'assets/imagesearch.css';
+const ICON_IMAGE = 'M4 5h16v14H4zM4 15l4.5-4.5 4 4 2.5-2.5L20 17M15.5 9.5h.01';
+const ICON_CLOSE = 'M6 6l12 12M18 6 6 18';
+const abs = (rel) => new URL(rel, document.baseURI).href;
+
+function svgIcon(path) {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  for (const [k, v] of Object.entries({ viewBox: '0 0 24 24', width: 18, height: 18, 'aria-hidden': 'true' })) svg.setAttribute(k, v);
+  const p = document.createElementNS(ns, 'path');
+  for (const [k, v] of Object.entries({ d: path, fill: 'none', stroke: 'currentColor', 'stroke-width': 2, 'stroke-linejoin': 'round' })) p.setAttribute(k, v);
+  svg.append(p);
+  return svg;
+}
+
+/**
+ * Wire the "Search by image" control. coll: loadCollection()'s result; hooks:
+ * {open(i): fly to item i and open its record, viewer: the Viewer, mask(): current filter mask or null}.
+ */
+export function initImageSearch(coll, hooks) {
+  const desc = coll.raw && coll.raw.image_search;
+  const button = document.getElementById('image-search-open');
+  if (!desc || desc.schema !== 1) { if (button) button.hidden = true; return null; }
+  loadCss(CSS);  // small; the model and vectors wait until search is opened
+  const ui = new ImageSearchUI(coll, desc, hooks);
+  if (button) {
+    const label = el('span', { class: 'isearch-label', text: button.textContent.trim() });
+    button.setAttribute('aria-label', label.textContent);
+    button.replaceChildren(svgIcon(ICON_IMAGE), label);
+    button.hidden = false;
+    button.addEventListener('click', () => ui.toggle());
+  }
+  // drop or paste an image anywhere on the page: search with it
+  document.addEventListener('dragover', (e) => { if (hasFiles(e.dataTransfer)) e.preventDefault(); });
+  document.addEventListener('drop', (e) => {
+    if (!hasFiles(e.dataTransfer)) return;
+    e.preventDefault();  // never let a dropped file replace the page
+    const file = imageFile(e.dataTransfer);
+    ui.show().then(() => (file ? ui.query(file) : ui._say('That file is not an image.', true)));
+  });
+  document.addEventListener('paste', (e) => {
+    const file = imageFile(e.clipboardData);
+    if (!file) return;  // text pastes go where they were going
+    e.preventDefault();
+    ui.show().then(() => ui.query(file));
+  });
+  window.salonImageSearch = ui;  // for tests and curious visitors: ui.last holds the last query
+  return ui;
+}
+
+const hasFiles = (dt) => !!dt && [...(dt.types || [])].includes('Files');
+
+function imageFile(dt) {
+  if (!dt) return null;
+  const files = [...(dt.files || [])];
+  for (const item of dt.items || []) if (item.kind === 'file') { const f = item.getAsFile(); if (f) files.push(f); }
+  return files.find((f) => /^image\//.test(f.type) || /\.(jpe?g|png|gif|webp|avif|bmp|svg)$/i.test(f.name || '')) || null;
+}
+
+// ---- model files ------------------------------------------------------------------------------
+
+async function fetchBytes(url) {
+  const res = await fetch(abs(url), { credentials: 'same-origin' });
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  return res.arrayBuffer();
+}
+
+function halfToFloat(bits) {
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) {
+    const h = bits[i], s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, m = h & 0x3ff;
+    out[i] = e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
+  }
+  return out;
+}
+
+/** Loads onnxruntime-web, the model, the PCA and the item vectors (once). */
+async function loadEngine(desc) {
+  const t0 = performance.now();
+  const [ort, model, pca, vec] = await Promise.all([
+    import(abs(desc.runtime.module)),
+    fetchBytes(desc.model.file),
+    fetchBytes(desc.pca.file),
+    fetchBytes(desc.vectors.file),
+  ]);
+  ort.env.wasm.wasmPaths = abs(desc.runtime.dir);
+  ort.env.wasm.numThreads = 1;   // threads need cross-origin isolation, which static hosts rarely give
+  ort.env.wasm.proxy = false;
+  const session = await ort.InferenceSession.create(new Uint8Array(model), {
+    executionProviders: ['wasm'], graphOptimizationLevel: 'all',
+  });
+  const p = desc.pca, v = desc.vectors;
+  const d = p.dims, k = p.components, n = v.count;
+  return {
+    ort, session, d, k, n,
+    mean: new Float32Array(pca, p.mean.offset, d),
+    matrix: halfToFloat(new Uint16Array(pca, p.matrix.offset, k * d)),
+    scales: new Float32Array(vec, v.scales.offset, n),
+    codes: new Int8Array(vec, v.codes.offset, n * k),
+    loadMs: performance.now() - t0,
+    bytes: model.byteLength + pca.byteLength + vec.byteLength,
+  };
+}
+
+// ---- pixels -------------------------------------------------------------------------------------
+
+async function decodeImage(blob) {
+  const svg = blob.type === 'image/svg+xml' || /\.svgz?$/i.test(blob.name || '');
+  if (!svg && typeof createImageBitmap === 'function') {
+    try { return await createImageBitmap(blob, { imageOrientation: 'from-image' }); } catch { /* try <img> */ }
+  }
+  const url = URL.createObjectURL(blob);
+  try {
+    const img = new Image();
+    img.src = url;
+    await img.decode();
+    return { source: img, width: img.naturalWidth || 0, height: img.naturalHeight || 0, vector: svg, url };
+  } catch (err) {
+    URL.revokeObjectURL(url);
+    throw err;
+  }
+}
+
+function canvas(w, h) {
+  const c = document.createElement('canvas');
+  c.width = w; c.height = h;
+  return [c, c.getContext('2d', { willReadFrequently: true })];
+}
+
+// The build decodes with libvips' thumbnail (size "force"), which shrinks each axis by a whole
+// factor with a box filter (leaving at least x2), reduces the rest with a Lanczos-3 kernel, and
+// if any axis must grow, resamples both axes with a Catmull-Rom cubic displaced by half a pixel.
+// Canvas scaling differs (feature cosine 0.97 on photos, measured), so we resample ourselves;
+// this matches libvips to ~0.2 grey levels on average.
+
+const lanczos3 = (x) => {
+  if (x === 0) return 1;
+  if (x <= -3 || x >= 3) return 0;
+  const p = Math.PI * x;
+  return (3 * Math.sin(p) * Math.sin(p / 3)) / (p * p);
+};
+const catmullRom = (x) => {
+  x = Math.abs(x);
+  return x < 1 ? 1.5 * x ** 3 - 2.5 * x ** 2 + 1 : x < 2 ? -0.5 * x ** 3 + 2.5 * x ** 2 - 4 * x + 2 : 0;
+};
+
+/** Per output position: input indices and weights (edges clamped, weights sum to 1). */
+function taps(inLen, outLen, upsize) {
+  const scale = inLen / outLen;
+  const kernel = upsize ? catmullRom : lanczos3;
+  const support = upsize ? 2 : 3 * scale;
+  const stretch = upsize ? 1 : scale;
+  const out = [];
+  for (let x = 0; x < outLen; x++) {
+    const centre = upsize ? x * scale - 0.5 : (x + 0.5) * scale - 0.5;
+    const lo = Math.floor(centre - support) + 1, hi = Math.ceil(centre + support) - 1;
+    const idx = [], w = [];
+    let sum = 0;
+    for (let i = lo; i <= hi; i++) {
+      const k = kernel((i - centre) / stretch);
+      if (k === 0) continue;
+      idx.push(Math.min(inLen - 1, Math.max(0, i)));
+      w.push(k);
+      sum += k;
+    }
+    out.push({ idx, w: w.map((k) => k / sum) });
+  }
+  return out;
+}
+
+/** Resample a (w, h, 4) float image along one axis to n; values rounded like 8-bit stages. */
+function resampleAxis(src, w, h, n, horizontal, upsize = false) {
+  const len = horizontal ? w : h;
+  if (n === len && !upsize) return src;
+  const t = taps(len, n, upsize);
+  const ow = horizontal ? n : w, oh = horizontal ? h : n;
+  const out = new Float32Array(ow * oh * 4);
+  for (let y = 0; y < oh; y++) {
+    for (let x = 0; x < ow; x++) {
+      const { idx, w: wt } = t[horizontal ? x : y];
+      let r = 0, g = 0, b = 0, a = 0;
+      for (let k = 0; k < idx.length; k++) {
+        const o = 4 * (horizontal ? y * w + idx[k] : idx[k] * w + x), f = wt[k];
+        r += src[o] * f; g += src[o + 1] * f; b += src[o + 2] * f; a += src[o + 3] * f;
+      }
+      const o = 4 * (y * ow + x);
+      out[o] = Math.round(r); out[o + 1] = Math.round(g); out[o + 2] = Math.round(b); out[o + 3] = Math.round(a);
+    }
+  }
+  return out;
+}
+
+/** Box-average fx x fy blocks of 8-bit RGBA into premultiplied float RGBA (libvips' shrink). */
+function boxShrink(rgba, w, h, fx, fy) {
+  const ow = Math.max(1, Math.round(w / fx)), oh = Math.max(1, Math.round(h / fy));
+  const out = new Float32Array(ow * oh * 4);
+  for (let y = 0; y < oh; y++) {
+    const y0 = y * fy, y1 = Math.min(h, y0 + fy);
+    for (let x = 0; x < ow; x++) {
+      const x0 = x * fx, x1 = Math.min(w, x0 + fx);
+      let r = 0, g = 0, b = 0, a = 0, n = 0;
+      for (let yy = y0; yy < y1; yy++) {
+        for (let xx = x0, o = 4 * (yy * w + x0); xx < x1; xx++, o += 4) {
+          const al = rgba[o + 3];
+          r += rgba[o] * al; g += rgba[o + 1] * al; b += rgba[o + 2] * al; a += al; n++;
+        }
+      }
+      const o = 4 * (y * ow + x), d = n || 1;
+      out[o] = Math.round(r / 255 / d); out[o + 1] = Math.round(g / 255 / d); out[o + 2] = Math.round(b / 255 / d);
+      out[o + 3] = Math.round(a / d);
+    }
+  }
+  return [out, ow, oh];
+}
+
+/**
+ * The model input, made as the build makes it: the whole image stretched to size x size,
+ * then alpha flattened on the background. SVGs are drawn at the target size (libvips renders
+ * them at the target scale too).
+ */
+function toPixels(img, size, bg) {
+  const vector = !!img.vector || !(img.width > 0 && img.height > 0);
+  let w = vector ? size : img.width, h = vector ? size : img.height;
+  // Huge scans would exceed canvas limits: let the browser halve them first (a box-like shrink).
+  while (w * h > MAX_PIXELS) { w = Math.ceil(w / 2); h = Math.ceil(h / 2); }
+  const [c, ctx] = canvas(w, h);
+  ctx.imageSmoothingQuality = 'high';
+  ctx.drawImage(img.source || img, 0, 0, w, h);
+  const rgba = ctx.getImageData(0, 0, w, h).data;
+  const fx = w > size ? Math.max(1, Math.floor(w / size / 2)) : 1;
+  const fy = h > size ? Math.max(1, Math.floor(h / size / 2)) : 1;
+  let [px, pw, ph] = boxShrink(rgba, w, h, fx, fy);
+  if (ph > size) { px = resampleAxis(px, pw, ph, size, false); ph = size; }
+  if (pw > size) { px = resampleAxis(px, pw, ph, size, true); pw = size; }
+  if (pw < size || ph < size) {
+    px = resampleAxis(px, pw, ph, size, false, true);
+    px = resampleAxis(px, pw, size, size, true, true);
+  }
+  const pixels = new Float32Array(size * size * 3);
+  const [pc, pctx] = canvas(size, size);
+  const shown = pctx.createImageData(size, size);
+  for (let i = 0, j = 0; i < px.length; i += 4, j += 3) {
+    const keep = 1 - Math.min(255, Math.max(0, px[i + 3])) / 255;  // flatten premultiplied colour on bg
+    for (let ch = 0; ch < 3; ch++) {
+      const v = Math.min(255, Math.max(0, Math.round(px[i + ch] + bg[ch] * keep)));
+      pixels[j + ch] = v;
+      shown.data[i + ch] = v;
+    }
+    shown.data[i + 3] = 255;
+  }
+  pctx.putImageData(shown, 0, 0);
+  c.width = c.height = 0;  // free the full-size canvas now
+  return { pixels, preview: pc };
+}
+
+// ---- vectors ------------------------------------------------------------------------------------
+
+function project(eng, f) {
+  const { d, k, mean, matrix } = eng;
+  const centred = new Float32Array(d);
+  for (let j = 0; j < d; j++) centred[j] = f[j] - mean[j];
+  const v = new Float32Array(k);
+  let norm = 0;
+  for (let c = 0; c < k; c++) {
+    let s = 0;
+    const row = c * d;
+    for (let j = 0; j < d; j++) s += centred[j] * matrix[row + j];
+    v[c] = s; norm += s * s;
+  }
+  norm = Math.sqrt(norm) || 1;
+  for (let c = 0; c < k; c++) v[c] /= norm;
+  return v;
+}
+
+function scoreAll(eng, q) {
+  const { n, k, codes, scales } = eng;
+  const scores = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    const row = i * k;
+    for (let c = 0; c < k; c++) s += codes[row + c] * q[c];
+    scores[i] = s * scales[i];
+  }
+  return scores;
+}
+
+// ---- the panel ----------------------------------------------------------------------------------
+
+class ImageSearchUI {
+  constructor(coll, desc, hooks) {
+    this.coll = coll;
+    this.desc = desc;
+    this.hooks = hooks;
+    this.engine = null;
+    this.last = null;      // {features, vector, scores, timings, results}
+    this.glows = [];
+    this.root = null;
+    this._mask = undefined;
+    this._busy = Promise.resolve();
+  }
+
+  get isOpen() { return !!this.root && !this.root.hidden; }
+
+  toggle() { return this.isOpen ? this.hide() : this.show(); }
+
+  async show() {
+    if (!this.root) await this._build();
+    this.root.hidden = false;
+    document.getElementById('image-search-open')?.setAttribute('aria-expanded', 'true');
+    this.pickBtn.focus({ preventScroll: true });
+    this._ensureEngine().catch(() => {});
+    if (this.last) this._render();
+    this._watch();
+  }
+
+  hide() {
+    if (!this.root) return;
+    this.root.hidden = true;
+    this._clearGlow();
+    clearInterval(this._timer);
+    const b = document.getElementById('image-search-open');
+    if (b) { b.setAttribute('aria-expanded', 'false'); b.focus({ preventScroll: true }); }
+  }
+
+  async _build() {
+    await loadCss(CSS);
+    const fileInput = el('input', { class: 'visually-hidden', attrs: { type: 'file', accept: 'image/*', id: 'image-search-file', tabindex: '-1' } });
+    const camInput = el('input', { class: 'visually-hidden', attrs: { type: 'file', accept: 'image/*', capture: 'environment', id: 'image-search-camera', tabindex: '-1' } });
+    this.pickBtn = el('button', { class: 'btn', text: 'Choose an image', attrs: { type: 'button' } });
+    const camBtn = el('button', { class: 'btn', text: 'Take a photo', attrs: { type: 'button' } });
+    this.pickBtn.addEventListener('click', () => fileInput.click());
+    camBtn.addEventListener('click', () => camInput.click());
+    for (const input of [fileInput, camInput]) {
+      input.addEventListener('change', () => {
+        const f = input.files && input.files[0];
+        if (f) this.query(f);
+        input.value = '';
+      });
+    }
+    this.drop = el('div', { class: 'isearch-drop' },
+      el('p', { class: 'isearch-hint', text: 'Drop or paste an image here, or' }),
+      el('div', { class: 'isearch-buttons' }, this.pickBtn, camBtn), fileInput, camInput);
+    this.drop.addEventListener('dragenter', () => this.drop.classList.add('is-over'));
+    this.drop.addEventListener('dragleave', () => this.drop.classList.remove('is-over'));
+    this.drop.addEventListener('drop', () => this.drop.classList.remove('is-over'));
+    this.preview = el('div', { class: 'isearch-preview' });
+    this.status = el('p', { class: 'isearch-status', attrs: { role: 'status', 'aria-live': 'polite', id: 'image-search-status' } });
+    this.list = el('ol', { class: 'isearch-results', attrs: { id: 'image-search-results', 'aria-label': 'Most similar items' } });
+    const close = el('button', { class: 'icon-btn', attrs: { type: 'button', 'aria-label': 'Close search by image' } },
+      svgIcon(ICON_CLOSE));
+    close.addEventListener('click', () => this.hide());
+    this.root = el('section', { class: 'isearch', attrs: { id: 'image-search', 'aria-labelledby': 'image-search-title', hidden: true } },
+      el('div', { class: 'isearch-head' },
+        el('h2', { class: 'isearch-title', text: 'Search by image', attrs: { id: 'image-search-title' } }), close),
+      el('p', { class: 'isearch-note', text: 'Your image stays on this device: it is compared with the collection right here in the browser.' }),
+      this.drop, this.preview, this.status, this.list);
+    this.root.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') { e.stopPropagation(); this.hide(); }
+    });
+    document.body.append(this.root);
+  }
+
+  _say(text, error = false) {
+    this.status.textContent = text;
+    this.status.classList.toggle('is-error', error);
+  }
+
+  _ensureEngine() {
+    if (!this._engine) {
+      const mb = (this.desc.model.bytes + this.desc.runtime.bytes + this.desc.pca.bytes + this.desc.vectors.bytes) / 1e6;
+      this._say(`Loading the image model (${mb.toFixed(0)} MB, once)…`);
+      this._engine = loadEngine(this.desc).then((eng) => {
+        this.engine = eng;
+        if (!this.last) this._say('Ready: choose, drop, paste or photograph an image.');
+        return eng;
+      }, (err) => {
+        this._engine = null;
+        console.error(err);
+        this._say(`Search by image could not start: ${err.message}`, true);
+        throw err;
+      });
+    }
+    return this._engine;
+  }
+
+  /** Search with an image file or blob; resolves to [[item, score], …] best first. */
+  query(blob) {
+    this._busy = this._busy.then(() => this._query(blob), () => this._query(blob));
+    return this._busy;
+  }
+
+  async _query(blob) {
+    if (!this.root) await this.show();
+    try {
+      return await this._run(blob);
+    } catch (err) {
+      console.error(err);
+      this._say(`The search failed: ${err.message}`, true);
+      return null;
+    }
+  }
+
+  async _run(blob) {
+    const t0 = performance.now();
+    this._say('Reading the image…');
+    let img;
+    try {
+      img = await decodeImage(blob);
+    } catch {
+      this._say('This file could not be read as an image.', true);
+      return null;
+    }
+    const size = this.desc.model.size[0];
+    const { pixels, preview } = toPixels(img, size, this.desc.model.background);
+    if (img.close) img.close();
+    if (img.url) URL.revokeObjectURL(img.url);
+    clear(this.preview);
+    preview.className = 'isearch-query';
+    preview.setAttribute('aria-hidden', 'true');
+    this.preview.append(preview);
+    const tPrep = performance.now() - t0;
+    const eng = await this._ensureEngine();
+    this._say('Comparing…');
+    const t1 = performance.now();
+    const input = new eng.ort.Tensor('float32', pixels, [1, size, size, 3]);
+    const out = await eng.session.run({ [this.desc.model.input]: input });
+    const features = out[this.desc.model.output].data;
+    const t2 = performance.now();
+    const vector = project(eng, features);
+    const scores = scoreAll(eng, vector);
+    const t3 = performance.now();
+    this.last = { features: Array.from(features), vector: Array.from(vector), scores, input: pixels,
+      timings: { prepare: tPrep, model: t2 - t1, rank: t3 - t2, total: tPrep + (t3 - t1), load: eng.loadMs } };
+    this._mask = undefined;
+    this._render();
+    this.root.dataset.queries = String((+this.root.dataset.queries || 0) + 1);  // lets tests wait for it
+    return this.last.results;
+  }
+
+  /** Results under the current filters; re-run when the filters change. */
+  _render() {
+    if (!this.last) return;
+    const mask = this.hooks.mask ? this.hooks.mask() : null;
+    this._mask = mask;
+    const { scores } = this.last;
+    const order = [];
+    for (let i = 0; i < scores.length; i++) if (!mask || mask[i]) order.push(i);
+    order.sort((a, b) => scores[b] - scores[a] || a - b);
+    const top = order.slice(0, SHOW);
+    this.last.results = top.map((i) => [i, scores[i]]);
+    clear(this.list);
+    top.forEach((i, r) => this.list.append(this._row(i, scores[i], r)));
+    const t = this.last.timings;
+    const filtered = mask ? ` among ${fmt(order.length)} filtered items` : '';
+    this._say(top.length ? `${top.length} most similar${filtered} · ${(t.total / 1000).toFixed(2)} s`
+      : 'No items match the current filters.');
+    this._glow(top);
+  }
+
+  _row(i, score, rank) {
+    const title = this.coll.title[i] || 'Untitled';
+    const tiles = this.hooks.viewer && this.hooks.viewer.tiles;
+    let img;
+    if (tiles && tiles.cellCanvas) {  // the cell from the mosaic's tiles: no item chunk to fetch
+      img = tiles.cellCanvas(i, 56);
+      img.classList.add('isearch-thumb');
+      img.setAttribute('aria-hidden', 'true');
+    } else {
+      img = el('img', { class: 'isearch-thumb', attrs: { alt: '', width: 56, height: 56, decoding: 'async' } });
+      getItem(this.coll, i).then((item) => { if (item && item.thumb) img.src = item.thumb; }).catch(() => {});
+    }
+    const btn = el('button', { class: 'isearch-hit', attrs: { type: 'button', 'data-item': i, 'data-rank': rank + 1 } },
+      img,
+      el('span', { class: 'isearch-hit-title', text: title }),
+      el('span', { class: 'isearch-score', text: score.toFixed(2), attrs: { title: 'cosine similarity' } }));
+    btn.addEventListener('click', () => this.hooks.open(i));
+    return el('li', {}, btn);
+  }
+
+  // ---- glow on the mosaic: OpenSeadragon overlays that follow pan, zoom and layout ----
+
+  _glow(items) {
+    this._clearGlow();
+    const v = this.hooks.viewer;
+    if (!v || !v.osd || !window.OpenSeadragon) return;
+    this._layout = v.layout;
+    this.glows = items.map((i, r) => {
+      const node = el('div', { class: `isearch-glow${r < 3 ? ' is-top' : ''}`, attrs: { 'aria-hidden': 'true' } });
+      v.osd.addOverlay({ element: node, location: this._rect(i) });
+      return [i, node];
+    });
+    if (!this._onViewport) {
+      this._onViewport = () => {
+        if (v.layout === this._layout || !this.glows.length) return;
+        this._layout = v.layout;  // the similarity map moves items: move their glows too
+        for (const [i, node] of this.glows) v.osd.updateOverlay(node, this._rect(i));
+      };
+      v.osd.addHandler('update-viewport', this._onViewport);
+    }
+  }
+
+  _rect(i) {
+    const r = this.hooks.viewer.itemRect(i);
+    return new OpenSeadragon.Rect(r.x, r.y, r.w, r.h);
+  }
+
+  _clearGlow() {
+    const v = this.hooks.viewer;
+    for (const [, node] of this.glows) if (v && v.osd) v.osd.removeOverlay(node);
+    this.glows = [];
+  }
+
+  /** Filters have no event to listen to: check cheaply while the panel is open. */
+  _watch() {
+    clearInterval(this._timer);
+    this._timer = setInterval(() => {
+      if (!this.last || !this.hooks.mask) return;
+      if (this.hooks.mask() !== this._mask) this._render();
+    }, 400);
+  }
+}
+
+function loadCss(href) {
+  if (document.querySelector(`link[href="${href}"]`)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const link = el('link', { attrs: { rel: 'stylesheet', href } });
+    link.addEventListener('load', resolve, { once: true });
+    link.addEventListener('error', resolve, { once: true });
+    document.head.append(link);
+  });
+}

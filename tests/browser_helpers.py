@@ -1,0 +1,105 @@
+"""Helpers for the browser tests: serve a site folder with the project's http-server, drive
+Debian's Chromium with Playwright, and collect every console error and failed request."""
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import socket
+import subprocess
+import time
+import unicodedata
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+HTTP_SERVER = ROOT / "node_modules" / ".bin" / "http-server"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serve(site: Path) -> Iterator[str]:
+    """The site folder served as `npm start` serves it (http-server, no cache); yields the base URL."""
+    port = free_port()
+    proc = subprocess.Popen([str(HTTP_SERVER), str(site), "-a", "127.0.0.1", "-p", str(port), "-c-1", "-s"],
+                            cwd=ROOT, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("http-server did not start")
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        proc.wait(10)
+
+
+class Watch:
+    """Everything that went wrong on a page: console errors, page errors, failed requests,
+    HTTP errors, dialogs (alert() from injected markup would land here), off-site requests."""
+
+    def __init__(self, page, base: str):
+        self.problems: list[str] = []
+        self.dialogs: list[str] = []
+        self.base = base
+        page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
+        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url} {r.failure}"))
+        page.on("response", lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"))
+        page.on("request", lambda r: (r.url.startswith(base) or r.url.startswith(("data:", "blob:")))
+                or self.problems.append(f"off-site request: {r.url}"))
+
+        def on_dialog(d):
+            self.dialogs.append(f"{d.type}: {d.message}")
+            d.dismiss()
+        page.on("dialog", on_dialog)
+
+
+def open_site(page, base: str, hash_: str = "", settle: bool = True) -> None:
+    page.goto(base + "index.html" + hash_)
+    page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+    if settle:
+        wait_settled(page)
+
+
+def wait_settled(page, timeout: float = 20_000) -> None:
+    """Until the view stops moving and its tiles are loaded (OpenSeadragon fully loaded)."""
+    page.wait_for_timeout(50)
+    page.wait_for_function("() => window.salon && window.salon.settled()", timeout=timeout, polling=100)
+
+
+def shot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+def fold(text: str) -> str:
+    """The build's search folding: case-folded, accents removed."""
+    nfkd = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in nfkd if not unicodedata.combining(c))
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        return list(csv.DictReader(f))

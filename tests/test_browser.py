@@ -1,0 +1,511 @@
+"""The collection browser in real Chromium (Debian's /usr/bin/chromium, driven by Playwright),
+against sites built by the real pipeline and served the way `npm start` serves them.
+
+Every test fails on any console error, failed request, off-site request or dialog.
+Screenshots of the main states go to tests/artifacts/.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from browser_helpers import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, HTTP_SERVER, Watch, fold, open_site,
+                             read_csv, serve, shot, wait_settled)
+
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
+                       "(apt-get install -y chromium)"),
+    pytest.mark.skipif(not HTTP_SERVER.exists(), reason="needs npm's http-server: run `npm install`"),
+]
+sync_api = pytest.importorskip("playwright.sync_api")
+
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"viewport": {"width": 375, "height": 740}, "device_scale_factor": 2, "is_mobile": True,
+         "has_touch": True}
+
+
+# ---- fixtures ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def base(built_site):
+    with serve(built_site) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def rows(demo_collection) -> dict[str, dict[str, str]]:
+    """The demo collection's CSV rows by file name."""
+    return {r["filename"]: r for r in read_csv(demo_collection[1])}
+
+
+def _page(browser, base, **context):
+    ctx = browser.new_context(**({"viewport": DESKTOP} | context))
+    page = ctx.new_page()
+    page.watch = Watch(page, base)
+    return ctx, page
+
+
+def _clean(page):
+    w = page.watch
+    assert not w.dialogs, f"a dialog opened: {w.dialogs}"
+    assert not w.problems, "\n".join(w.problems)
+
+
+@pytest.fixture
+def page(browser, base):
+    ctx, page = _page(browser, base)
+    yield page
+    ctx.close()
+    _clean(page)
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+def coll(page) -> dict:
+    return page.evaluate("() => ({n: salon.coll.n, title: salon.coll.title, fields: salon.coll.fields,"
+                         " name: document.getElementById('collection-title').textContent})")
+
+
+def item_point(page, i: int) -> tuple[float, float]:
+    """Page coordinates of the centre of item i in the current view."""
+    box = page.locator("#viewer").bounding_box()
+    p = page.evaluate("i => salon.itemPixel(i)", i)
+    return box["x"] + p["x"], box["y"] + p["y"]
+
+
+def centre_item(page) -> int:
+    """The item at the centre of the viewer."""
+    return page.evaluate("() => { const v = document.getElementById('viewer');"
+                         " return salon.viewer.hit({x: v.clientWidth / 2, y: v.clientHeight / 2}); }")
+
+
+def open_by_click(page, i: int) -> int:
+    """Click item i's centre; returns the item opened (in the similarity map a neighbour drawn
+    above i may cover that point: then that one opens, as the visitor sees it)."""
+    x, y = item_point(page, i)
+    box = page.locator("#viewer").bounding_box()
+    i = page.evaluate("p => salon.viewer.hit(p)", {"x": x - box["x"], "y": y - box["y"]})
+    assert i >= 0
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)
+    page.wait_for_function("i => document.getElementById('panel').dataset.item === String(i) &&"
+                           " !document.getElementById('panel').classList.contains('is-pending')", arg=i)
+    return i
+
+
+def panel_title(page) -> str:
+    return page.locator("#panel-title").text_content()
+
+
+def match_count(page) -> int:
+    return int(page.locator("#search-status").get_attribute("data-count") or -1)
+
+
+def searchable(row: dict[str, str], field_keys: list[str]) -> str:
+    return fold(" ".join([row["title"], *(row.get(k, "") for k in field_keys)]))
+
+
+def pick_term(rows, field_keys) -> tuple[str, int]:
+    """A word from the titles that matches several rows but not most of them."""
+    texts = [searchable(r, field_keys) for r in rows.values()]
+    words = sorted({w for r in rows.values() for w in re.findall(r"[^\W\d_]{4,}", fold(r["title"]))})
+    best = None
+    for w in words:
+        n = sum(w in t for t in texts)
+        if 2 <= n <= len(texts) // 3 and (best is None or n > best[1]):
+            best = (w, n)
+    assert best, "no useful search term in the test collection"
+    return best
+
+
+# ---- tests ------------------------------------------------------------------------------------
+
+def test_overview_hover_and_record_panel(page, base, rows):
+    open_site(page, base)
+    c = coll(page)
+    assert c["n"] == len(rows)
+    assert page.locator("#collection-count").text_content().startswith(f"{c['n']:,}")
+    shot(page, "01-overview")
+    i = centre_item(page)
+    assert i >= 0
+    # hover: tooltip with the title and a highlighted cell
+    x, y = item_point(page, i)
+    page.mouse.move(x, y)
+    page.wait_for_selector("#tooltip:not([hidden])")
+    assert page.locator("#tooltip").text_content() == c["title"][i]
+    assert page.evaluate("() => salon.viewer.hover") == i
+    # click: the record panel
+    page.mouse.click(x, y)
+    page.wait_for_function("i => document.getElementById('panel').dataset.item === String(i) &&"
+                           " !document.getElementById('panel').classList.contains('is-pending')", arg=i)
+    item_id = page.locator("#panel-id").text_content()
+    row = rows[Path(item_id).name]
+    assert panel_title(page) == row["title"]
+    # every configured field, with its label, showing the CSV value
+    labels = page.locator("#panel-fields dt").all_text_contents()
+    values = page.locator("#panel-fields dd").all_text_contents()
+    assert labels == [f["label"] for f in c["fields"]]
+    for f, v in zip(c["fields"], values):
+        if f["key"] in row:
+            assert v == (row[f["key"]] or "—"), f["key"]
+    # the record link goes to the institution's page, in a new tab
+    link = page.locator("#panel-link a")
+    assert link.get_attribute("href") == f"https://openmoji.org/library/emoji-{row['hexcode']}/"
+    assert link.get_attribute("rel") == "noopener noreferrer"
+    # the larger preview from the build (not the mosaic cell)
+    page.wait_for_selector("#panel-figure img.panel-img")
+    assert page.locator("#panel-figure img").get_attribute("src").startswith("thumbs/")
+    assert f"item={i}" in page.url
+    wait_settled(page)
+    shot(page, "02-record-panel")
+
+
+def test_similar_image_flies_there(page, base):
+    open_site(page, base)
+    i = open_by_click(page, centre_item(page))
+    wait_settled(page)
+    before = page.evaluate("() => salon.viewer.getView()")
+    sims = page.locator("#similar-strip .similar-btn")
+    assert sims.count() >= 1
+    j = int(sims.nth(0).get_attribute("data-item"))
+    score = sims.nth(0).locator(".score").text_content()
+    assert re.fullmatch(r"-?\d\.\d\d", score)
+    sims.nth(0).click()
+    page.wait_for_function("j => document.getElementById('panel').dataset.item === String(j)", arg=j)
+    wait_settled(page)
+    assert panel_title(page) == coll(page)["title"][j]
+    after = page.evaluate("() => salon.viewer.getView()")
+    assert (after["x"], after["y"]) != (before["x"], before["y"]), "the view did not move"
+    # item j sits in the middle of the part of the stage the panel leaves free
+    p = page.evaluate("j => salon.itemPixel(j)", j)
+    ins = page.evaluate("() => salon.viewer.insets()")
+    vw = page.evaluate("() => document.getElementById('viewer').clientWidth")
+    vh = page.evaluate("() => document.getElementById('viewer').clientHeight")
+    assert abs(p["x"] - (vw - ins["right"]) / 2) < max(8, p["size"] / 2)
+    assert abs(p["y"] - (vh - ins["bottom"]) / 2) < max(8, p["size"] / 2)
+    assert page.evaluate("() => salon.viewer.selected") == j
+    assert f"item={j}" in page.url
+    # previous / next in the grid
+    page.locator("#panel-next").click()
+    page.wait_for_function("j => document.getElementById('panel').dataset.item !== String(j)", arg=j)
+    shot(page, "03-similar-followed")
+
+
+def test_search_counts_matching_rows_and_steps_through(page, base, rows):
+    open_site(page, base)
+    keys = [f["key"] for f in coll(page)["fields"]]
+    term, expected = pick_term(rows, keys)
+    page.locator("#search").click()
+    page.keyboard.type(term.upper(), delay=20)  # case-insensitive, as you type
+    page.wait_for_function("n => document.getElementById('search-status').dataset.count === String(n)",
+                           arg=expected)
+    assert match_count(page) == expected
+    assert page.locator("#result-list li").count() == min(expected, 200)
+    # the mask dims the rest of the mosaic
+    mask = page.evaluate("() => Array.from(salon.result.mask)")
+    assert sum(mask) == expected
+    # Enter steps to the first match and opens it
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#panel:not([hidden])")
+    first = int(page.locator("#panel").get_attribute("data-item"))
+    assert mask[first] == 1
+    assert page.locator("#step-pos").text_content().startswith("1 /")
+    page.locator("#step-next").click()
+    page.wait_for_function("f => document.getElementById('panel').dataset.item !== String(f)", arg=first)
+    second = int(page.locator("#panel").get_attribute("data-item"))
+    assert mask[second] == 1
+    wait_settled(page)
+    shot(page, "04-search")
+    # a result in the list flies to its item
+    page.locator("#result-list .result-btn").nth(0).click()
+    page.wait_for_function("f => document.getElementById('panel').dataset.item === String(f)", arg=first)
+    # accents and case do not matter
+    page.locator("#search").fill("")
+    page.locator("#search").type("ÉMOJI".lower().replace("e", "é"))
+    n_emoji = sum("emoji" in searchable(r, keys) for r in rows.values())
+    page.wait_for_function("n => document.getElementById('search-status').dataset.count === String(n) ||"
+                           " (n === 0 && document.getElementById('search-status').dataset.count === '0')",
+                           arg=n_emoji)
+
+
+def test_facets_filter_and_combine_with_search(page, base, rows):
+    open_site(page, base)
+    keys = [f["key"] for f in coll(page)["fields"]]
+    btns = page.locator('#facets .facet-btn[data-facet="category"]')
+    assert btns.count() >= 2
+    value = btns.nth(0).get_attribute("data-value")   # sorted by count: the largest first
+    expected = sum(r["category"] == value for r in rows.values())
+    assert int(btns.nth(0).locator(".facet-count").text_content().replace(",", "")) == expected
+    btns.nth(0).click()
+    page.wait_for_function("n => document.getElementById('search-status').dataset.count === String(n)",
+                           arg=expected)
+    assert btns.nth(0).get_attribute("aria-pressed") == "true"
+    # OR within a facet
+    value2 = btns.nth(1).get_attribute("data-value")
+    btns.nth(1).click()
+    both = sum(r["category"] in (value, value2) for r in rows.values())
+    page.wait_for_function("n => document.getElementById('search-status').dataset.count === String(n)", arg=both)
+    btns.nth(1).click()
+    # AND with the search
+    in_cat = [r for r in rows.values() if r["category"] == value]
+    term = next((w for r in in_cat for w in re.findall(r"[^\W\d_]{4,}", fold(r["title"]))), None)
+    assert term
+    combined = sum(term in searchable(r, keys) for r in in_cat)
+    page.locator("#search").fill(term)
+    page.wait_for_function("n => document.getElementById('search-status').dataset.count === String(n)",
+                           arg=combined)
+    # year range
+    page.locator("#search").fill("")
+    years = page.locator(".facet-years .year-input")
+    if years.count():
+        from_, to = years.nth(0), years.nth(1)
+        lo = int(from_.get_attribute("min"))
+        hi = int(to.get_attribute("max"))
+        mid = (lo + hi) // 2
+        from_.fill(str(lo))
+        to.fill(str(mid))
+        to.dispatch_event("change")
+        exp = sum(r["category"] == value and r["date"][:4].isdigit() and lo <= int(r["date"][:4]) <= mid
+                  for r in rows.values())
+        page.wait_for_function("n => document.getElementById('search-status').dataset.count === String(n)",
+                               arg=exp)
+    wait_settled(page)
+    shot(page, "05-facets")
+    page.locator("#filters-clear").click()
+    page.wait_for_function("() => !document.getElementById('search-status').dataset.count")
+
+
+def test_deep_link_reproduces_the_view_and_history_works(browser, base, rows):
+    ctx, page = _page(browser, base)
+    open_site(page, base)
+    page.locator('#facets .facet-btn[data-facet="category"]').nth(0).click()
+    keys = [f["key"] for f in coll(page)["fields"]]
+    term, _ = pick_term(rows, keys)
+    page.locator("#search").fill(term)
+    page.wait_for_function("() => document.getElementById('search-status').dataset.count")
+    count = match_count(page)
+    page.locator('#layout-switch [data-layout="tsne"]').click()
+    wait_settled(page)
+    i = centre_item(page)
+    if i < 0:
+        i = page.evaluate("() => salon.result.matches[0] ?? 0")
+    page.evaluate("i => salon.openItem(i)", i)
+    wait_settled(page)
+    page.wait_for_timeout(400)  # the view is written to the hash after it settles
+    url = page.url
+    view = page.evaluate("() => salon.viewer.getView()")
+    assert "layout=tsne" in url and f"item={i}" in url and "q=" in url and "f.category=" in url
+    shot(page, "06-deep-link-source")
+
+    ctx2, fresh = _page(browser, base)
+    fresh.goto(url)
+    fresh.wait_for_selector("body[data-ready=true]")
+    wait_settled(fresh)
+    assert fresh.locator("#search").input_value() == term
+    assert match_count(fresh) == count
+    assert fresh.locator('#facets .facet-btn[aria-pressed="true"]').count() == 1
+    assert fresh.locator('#layout-switch [data-layout="tsne"]').get_attribute("aria-pressed") == "true"
+    assert fresh.locator("#panel").get_attribute("data-item") == str(i)
+    v2 = fresh.evaluate("() => salon.viewer.getView()")
+    assert abs(v2["x"] - view["x"]) < 1e-3 and abs(v2["y"] - view["y"]) < 1e-3
+    assert abs(v2["z"] / view["z"] - 1) < 1e-2
+    shot(fresh, "07-deep-link-fresh-page")
+
+    # back and forward
+    j = fresh.evaluate("() => salon.coll.cellToItem.find((k, c) => k >= 0 && k !== %d)" % i)
+    fresh.evaluate("j => salon.openItem(j)", j)
+    fresh.wait_for_function("j => location.hash.includes('item=' + j)", arg=j)
+    fresh.go_back()
+    fresh.wait_for_function("i => document.getElementById('panel').dataset.item === String(i)", arg=i)
+    fresh.go_forward()
+    fresh.wait_for_function("j => document.getElementById('panel').dataset.item === String(j)", arg=j)
+    ctx.close()
+    ctx2.close()
+    _clean(page)
+    _clean(fresh)
+
+
+def test_keyboard(page, base):
+    open_site(page, base)
+    page.locator("body").press("/")
+    assert page.evaluate("() => document.activeElement.id") == "search"
+    page.keyboard.type("zzzz")
+    page.keyboard.press("Escape")       # clears
+    assert page.locator("#search").input_value() == ""
+    page.keyboard.press("Escape")       # leaves the box
+    assert page.evaluate("() => document.activeElement.id") != "search"
+    page.keyboard.press("ArrowRight")
+    a = page.evaluate("() => salon.viewer.cursor")
+    assert a >= 0
+    page.keyboard.press("ArrowRight")
+    b = page.evaluate("() => salon.viewer.cursor")
+    assert b != a
+    page.keyboard.press("ArrowDown")
+    c = page.evaluate("() => salon.viewer.cursor")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#panel:not([hidden])")
+    assert page.locator("#panel").get_attribute("data-item") == str(c)
+    page.keyboard.press("ArrowLeft")     # with the panel open, the panel follows
+    page.wait_for_function("c => document.getElementById('panel').dataset.item !== String(c)", arg=c)
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#panel", state="hidden")
+    # Tab reaches the controls with a visible focus ring
+    page.keyboard.press("Tab")
+    outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"
+
+
+def test_similarity_map_layout(page, base):
+    open_site(page, base)
+    page.locator('#layout-switch [data-layout="tsne"]').click()
+    wait_settled(page)
+    shot(page, "08-similarity-map")
+    i = centre_item(page)
+    if i < 0:  # the centre of the map may be empty: take any item
+        i = 0
+        page.evaluate("() => salon.viewer.flyTo(0)")
+        wait_settled(page)
+    open_by_click(page, i)
+    wait_settled(page)
+    shot(page, "09-similarity-map-panel")
+    # grouped by a category: one labelled block per value
+    page.locator('#layout-switch [data-layout="groups"]').click()
+    wait_settled(page)
+    assert "layout=groups" in page.url
+    shot(page, "09b-groups-layout")
+    j = open_by_click(page, centre_item(page) if centre_item(page) >= 0 else 0)
+    assert j >= 0
+    page.locator('#layout-switch [data-layout="grid"]').click()
+    wait_settled(page)
+    assert page.evaluate("() => salon.viewer.layout") == "grid"
+
+
+def test_phone(browser, base, rows):
+    ctx, page = _page(browser, base, **PHONE)
+    open_site(page, base)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
+    shot(page, "10-phone-overview")
+    i = centre_item(page)
+    x, y = item_point(page, i)
+    page.touchscreen.tap(x, y)
+    page.wait_for_function("i => document.getElementById('panel').dataset.item === String(i) &&"
+                           " !document.getElementById('panel').classList.contains('is-pending')", arg=i)
+    box = page.locator("#panel").bounding_box()
+    assert box["width"] == 375 and abs(box["y"] + box["height"] - 740) < 2 and box["y"] > 200  # bottom sheet
+    item_id = page.locator("#panel-id").text_content()
+    assert panel_title(page) == rows[Path(item_id).name]["title"]
+    wait_settled(page)
+    # the item is not hidden under the sheet
+    _, iy = item_point(page, i)
+    assert iy < box["y"]
+    shot(page, "11-phone-record")
+    page.locator("#panel-close").tap()
+    page.locator("#filters-toggle").tap()
+    page.wait_for_function("() => document.getElementById('sidebar').getBoundingClientRect().left >= 0")
+    page.wait_for_timeout(300)
+    shot(page, "12-phone-filters")
+    page.locator('#facets .facet-btn[data-facet="category"]').nth(0).tap()
+    page.wait_for_function("() => document.getElementById('search-status').dataset.count")
+    page.locator("#sidebar-close").tap()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
+    ctx.close()
+    _clean(page)
+
+
+# ---- hostile metadata -------------------------------------------------------------------------
+
+HOSTILE_TITLES = [
+    "<img src=x onerror=alert(1)>",
+    "\"><svg onload=alert(1)>",
+    "<script>alert(1)</script>",
+    "javascript:alert(1)",
+    "Tom & Jerry's <b>bold</b>",
+]
+HOSTILE_URLS = ["javascript:alert(1)", " JaVaScRiPt:alert(1)", "data:text/html,<script>alert(1)</script>",
+                "vbscript:msgbox(1)", "java\tscript:alert(1)"]
+
+
+@pytest.fixture(scope="module")
+def hostile_site(tmp_path_factory, site_cache):
+    """A collection whose CSV holds markup in titles and script URLs, built by the pipeline."""
+    from PIL import Image, ImageDraw
+    from pipeline.build import Settings, build
+    import csv
+    root = tmp_path_factory.mktemp("hostile")
+    images = root / "images"
+    images.mkdir()
+    rows = []
+    for k in range(14):
+        im = Image.new("RGB", (96, 96), ((k * 53) % 256, (k * 97) % 256, (k * 151) % 256))
+        ImageDraw.Draw(im).ellipse([20 + k, 20, 76, 76 - k], fill=(250, 250, 240))
+        name = f"h{k:02d}.png"
+        im.save(images / name)
+        title = HOSTILE_TITLES[k] if k < len(HOSTILE_TITLES) else f"Harmless {k}"
+        url = HOSTILE_URLS[k] if k < len(HOSTILE_URLS) else f"https://example.org/{k}"
+        rows.append({"filename": name, "title": title, "url": url,
+                     "maker": "<img src=x onerror=alert(2)>" if k % 2 else "Ann", "kind": "a" if k % 3 else "b"})
+    csv_path = root / "hostile.csv"
+    with open(csv_path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    out = root / "site"
+    build(Settings(images=str(images), metadata=str(csv_path), id="hostile", out=out, cache=site_cache,
+                   url="url", name="<img src=x onerror=alert(3)>",
+                   description="<script>alert(4)</script> described", credit="<b>credit</b>",
+                   credit_url="javascript:alert(5)", image_search=False))
+    return out, {r["filename"]: r for r in rows}
+
+
+def test_hostile_metadata_stays_inert(browser, hostile_site):
+    site, hrows = hostile_site
+    with serve(site) as hbase:
+        ctx, page = _page(browser, hbase)
+        page.add_init_script("window.__pwned = 0; window.alert = () => { window.__pwned++; };")
+        open_site(page, hbase)
+        assert page.locator("#collection-title").text_content() == "<img src=x onerror=alert(3)>"
+        n = page.evaluate("() => salon.coll.n")
+        titles = page.evaluate("() => salon.coll.title")
+        for i in range(n):
+            if titles[i] not in HOSTILE_TITLES:
+                continue
+            page.evaluate("i => salon.openItem(i, {fly: false})", i)
+            page.wait_for_function("i => document.getElementById('panel').dataset.item === String(i) &&"
+                                   " !document.getElementById('panel').classList.contains('is-pending')", arg=i)
+            item_id = page.locator("#panel-id").text_content()
+            assert panel_title(page) == hrows[item_id]["title"]
+            # no link other than http(s) or relative, anywhere
+            hrefs = page.evaluate("() => [...document.querySelectorAll('[href]')].map(a => a.getAttribute('href'))")
+            for h in hrefs:
+                assert not re.match(r"^\s*[a-z][a-z0-9+.\-]*\s*:", h, re.I) or re.match(r"^https?:", h), h
+        # the about dialog: description and credit are text; the javascript: credit URL is no link
+        page.locator("#about-open").click()
+        assert "<script>alert(4)</script>" in page.locator(".about-description").text_content()
+        assert page.locator("#about a").count() == 0
+        shot(page, "13-hostile-about")
+        page.keyboard.press("Escape")
+        # search finds the markup as text
+        page.locator("#search").fill("onerror")
+        page.wait_for_function("() => document.getElementById('search-status').dataset.count")
+        expected = sum("onerror" in fold(" ".join(r.values())) for r in hrows.values()
+                       if True)  # title + maker are searchable; the URL is not shown
+        assert 1 <= match_count(page) <= expected
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#panel:not([hidden])")
+        page.wait_for_timeout(300)
+        shot(page, "14-hostile-panel")
+        bad = page.evaluate("() => document.querySelectorAll('img[src=\"x\"], [onerror], [onload], script:not([src])').length")
+        assert bad == 0
+        assert page.evaluate("() => window.__pwned") == 0
+        ctx.close()
+        _clean(page)

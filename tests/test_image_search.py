@@ -1,0 +1,174 @@
+"""Search by image: the exported browser model, PCA and vectors, and the `search` CLI, on the
+demo collection's real artworks and on real photos (scikit-learn's sample JPEGs)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, demo_settings
+from pipeline import features, image_search, projection
+from pipeline.build import Settings, build
+from pipeline.intake import decode, to_array
+
+PHOTOS = [Path(p) for p in sorted((Path(np.__file__).parent.parent / "sklearn" / "datasets" / "images").glob("*.jpg"))]
+
+
+def collection(site):
+    return json.loads((site / "data" / "collection.json").read_text("utf-8"))
+
+
+def ids(site):
+    return json.loads((site / "data" / "items" / "0.json").read_text("utf-8"))["items"]
+
+
+@pytest.fixture(scope="module")
+def index(built_site):
+    return image_search.load_index(built_site)
+
+
+def raster(svg: Path, out: Path, size: int = 480) -> Path:
+    """A collection artwork as a flattened PNG, the kind of file a visitor would have."""
+    import pyvips
+    pyvips.Image.thumbnail(str(svg), size).flatten(background=[255, 255, 255]).write_to_file(str(out))
+    return out
+
+
+def test_export_is_described_and_complete(built_site):
+    desc = collection(built_site)["image_search"]
+    assert desc["schema"] == 1 and desc["model"]["key"] == "mobilenetv2-tv-imagenet-v1"
+    for part in ("model", "pca", "vectors"):
+        f = built_site / desc[part]["file"]
+        assert f.is_file() and f.stat().st_size == desc[part]["bytes"]
+    v = desc["vectors"]
+    assert v["count"] == 120 and v["bytes"] == 120 * 4 + 120 * v["dims"]
+    assert desc["pca"]["bytes"] == 4 * 1280 + 2 * desc["pca"]["components"] * 1280
+    runtime = [built_site / desc["runtime"]["dir"] / f for f in image_search.ORT_FILES]
+    assert all(f.is_file() for f in runtime) and desc["runtime"]["module"].startswith("assets/")
+    html = (built_site / "index.html").read_text("utf-8")
+    assert 'id="image-search-open"' in html
+
+
+def test_onnx_graph_equals_the_keras_model_on_real_images(demo_collection):
+    """The browser model is the build's model: same features on artworks and photos."""
+    import onnxruntime
+    from pipeline import mobilenet_v2
+    from pipeline.torch_weights import load_state_dict
+    state = load_state_dict(mobilenet_v2.default_weights())
+    files = sorted(demo_collection[0].glob("*.svg"))[:6] + PHOTOS
+    x = np.stack([to_array(decode(p, 224, 224, "force", [255, 255, 255])) for p in files])
+    keras_feats = features.load_extractor()(x)
+    for half, floor in ((False, 0.99999), (True, 0.999)):  # float16 weights: what the site ships
+        model = image_search.mobilenet_v2_onnx(state, half=half)
+        session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        onnx_feats = session.run(["features"], {"pixels": x.astype(np.float32)})[0]
+        cos = (onnx_feats * keras_feats).sum(1) / np.linalg.norm(onnx_feats, axis=1) / np.linalg.norm(keras_feats, axis=1)
+        assert cos.min() >= floor, (half, cos)
+
+
+def test_query_vectors_reproduce_the_builds_vectors(built_site, demo_collection, index):
+    """Model + PCA + int8 codes together: every item queried with its own file scores >= 0.99
+    against its stored vector and comes back first."""
+    items = ids(built_site)
+    rgb = np.stack([image_search.pixels(index, demo_collection[0] / it["id"]) for it in items])
+    _, vecs = image_search.embed(index, rgb)
+    stored = index.scales[:, None] * index.codes.astype(np.float32)
+    unit = vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+    assert ((unit * stored).sum(1) >= 0.99).all()
+    assert [image_search.rank(index, v, 1)[0][0] for v in vecs] == list(range(len(items)))
+
+
+def test_int8_codes_keep_the_float_ranking(built_site):
+    reduced = np.random.default_rng(0).normal(size=(500, 64)).astype(np.float32)
+    scales, codes = image_search.quantize(reduced)
+    approx = scales[:, None] * codes
+    unit = reduced / np.linalg.norm(reduced, axis=1, keepdims=True)
+    assert np.abs((approx * unit).sum(1) - 1).max() < 0.01  # each code is its vector, cosine > 0.99
+    exact, quant = unit @ unit[:20].T, approx @ unit[:20].T
+    top_exact, top_quant = np.argsort(-exact, 0)[:5], np.argsort(-quant, 0)[:5]
+    assert (top_exact[0] == top_quant[0]).all()
+
+
+def test_pca_fit_projects_new_vectors_like_the_build():
+    x = np.random.default_rng(1).normal(size=(50, 30)).astype(np.float32)
+    reduced, mean, comps = projection.pca_fit(x, 8, 0)
+    np.testing.assert_allclose((x - mean) @ comps.T, reduced, atol=1e-4)
+    np.testing.assert_array_equal(projection.pca(x, 8, 0), reduced)
+    assert projection.pca_fit(x[:1], 8, 0)[2].shape == (1, 30)
+
+
+def run_search(site, query, k=3):
+    res = subprocess.run([sys.executable, str(ROOT / "run.py"), "search", "--site", str(site), str(query),
+                          "--k", str(k)], capture_output=True, text=True, timeout=120)
+    return res.returncode, [line.split("\t") for line in res.stdout.splitlines()], res.stderr
+
+
+@pytest.mark.parametrize("n", [3, 47, 101])
+def test_cli_finds_an_artwork_first_and_its_copies_in_the_top_3(built_site, demo_collection, tmp_path, n):
+    import pyvips
+    item = ids(built_site)[n]
+    title = collection(built_site)["items"]["title"][n]
+    code, rows, err = run_search(built_site, demo_collection[0] / item["id"], k=5)
+    assert code == 0, err
+    assert rows[0][0] == item["id"] and rows[0][1] == title and float(rows[0][2]) > 0.98
+    assert [float(r[2]) for r in rows] == sorted((float(r[2]) for r in rows), reverse=True)
+    png = raster(demo_collection[0] / item["id"], tmp_path / "copy.png")
+    base = pyvips.Image.new_from_file(str(png))
+    copies = {
+        "crop": base.crop(40, 30, 400, 420),                       # 75-85 % of each side
+        "rescaled": base.resize(0.3),                              # 144 px, smaller than the CNN input
+        "recompressed": base,                                      # JPEG quality 25 below
+    }
+    for name, im in copies.items():
+        path = tmp_path / f"{name}.jpg"
+        im.write_to_file(f"{path}[Q={25 if name == 'recompressed' else 85}]")
+        top = [h["id"] for h in image_search.search(built_site, path, 3)]
+        assert item["id"] in top, (name, top)
+
+
+def test_cli_finds_a_photo_crop_among_photos(tmp_path, site_cache):
+    """On real photos: a crop of each photo finds that photo first."""
+    import pyvips
+    images = tmp_path / "photos"
+    images.mkdir()
+    for p in PHOTOS:
+        im = pyvips.Image.new_from_file(str(p))
+        for k, (x, y) in enumerate([(0, 0), (320, 0), (0, 213), (320, 213)]):  # four quarters each
+            im.crop(x, y, 320, 214).write_to_file(str(images / f"{p.stem}-{k}.jpg"))
+    out = tmp_path / "site"
+    build(Settings(images=str(images), out=out, cache=site_cache))
+    query = tmp_path / "q.jpg"
+    pyvips.Image.new_from_file(str(images / "china-1.jpg")).crop(30, 20, 250, 180).write_to_file(str(query))
+    code, rows, err = run_search(out, query, k=3)
+    assert code == 0, err
+    assert rows[0][0] == "china-1.jpg", rows
+
+
+def test_no_image_search_builds_without_it(demo_collection, site_cache, tmp_path):
+    out = tmp_path / "site"
+    build(demo_settings(*demo_collection, out, site_cache, image_search=False))
+    assert collection(out)["image_search"] is None
+    assert not (out / "data" / "image-search").exists() and not (out / "assets" / "ort").exists()
+    assert 'id="image-search-open"' not in (out / "index.html").read_text("utf-8")
+    code, rows, err = run_search(out, demo_collection[0] / ids(out)[0]["id"])
+    assert code == 2 and "without image search" in err and not rows
+
+
+def test_cli_reports_unreadable_queries(built_site, tmp_path):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8 not really a jpeg")
+    code, rows, err = run_search(built_site, bad)
+    assert code == 2 and err.startswith("error: cannot read the query image") and not rows
+    code, _, err = run_search(built_site, tmp_path / "missing.jpg")
+    assert code == 2 and "not found" in err
+
+
+def test_cli_reports_damaged_search_files(built_site, tmp_path):
+    import shutil
+    site = tmp_path / "site"
+    shutil.copytree(built_site / "data", site / "data")
+    (site / "data" / "image-search" / "vectors.bin").write_bytes(b"\0" * 10)  # truncated
+    code, rows, err = run_search(site, built_site / "thumbs" / next((built_site / "thumbs").iterdir()).name)
+    assert code == 2 and "missing or damaged" in err and not rows
