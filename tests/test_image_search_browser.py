@@ -1,57 +1,30 @@
 """Search by image in Chromium: upload a collection image and a cropped copy through the page,
 check the results, the record they open, the filters, fidelity to the build, and that no
-request leaves the site. Skipped where Chromium or npx is missing."""
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import time
+request leaves the site. Skipped where Chromium is missing."""
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS as ARGS, serve
 from pipeline import image_search
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 PHOTO = Path(np.__file__).parent.parent / "sklearn" / "datasets" / "images" / "china.jpg"
-pytestmark = pytest.mark.skipif(not (Path(CHROMIUM).exists() and shutil.which("npx")),
-                                reason="needs chromium and npx")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
+                                reason="needs Debian chromium (./install.sh --dev)")
 
 
 @pytest.fixture(scope="module")
 def served(built_site):
-    port = free_port()
-    proc = subprocess.Popen(["npx", "http-server", str(built_site), "-a", "127.0.0.1", "-p", str(port), "-c-1"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
+    with serve(built_site) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def page(served):
     playwright = pytest.importorskip("playwright.sync_api")
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         pg = browser.new_page(viewport={"width": 1280, "height": 800})
         pg.requests = []
         pg.on("request", lambda r: pg.requests.append(r.url))
