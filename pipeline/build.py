@@ -58,7 +58,8 @@ def build(s: Settings) -> Report:
     rep = Report(settings={k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(s).items()})
     cache = Path(s.cache)
     bg = intake.parse_colour(s.background)
-    features.model_key(s.model, s.weights)  # a bad --model or --weights fails now, not after intake
+    # a bad --model or --weights fails now, not after intake
+    model_key = features.given_key(Path(s.features)) if s.features else features.model_key(s.model, s.weights)
     if s.exclude and not Path(s.exclude).is_dir():
         raise UserError(f"--exclude {s.exclude}: not a folder (give a folder of images to leave out)")
 
@@ -95,7 +96,6 @@ def build(s: Settings) -> Report:
     ids = [rel for rel in digests if rel not in rep.skipped and rel not in rep.excluded]
     with rep.stage("features"):
         # --features FILE: the user's own vectors replace the CNN (rows matched by id)
-        model_key = features.given_key(Path(s.features)) if s.features else features.model_key(s.model, s.weights)
         memo = Memo(cache / "memo" / key(s.id, str(found.root)))
         fkey = key(model_key, [digests[r] for r in ids], ids if s.features else None)
         got = memo.arrays("features", fkey)

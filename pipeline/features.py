@@ -50,7 +50,7 @@ def _quiet_tensorflow() -> None:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 
-def _weights_path(name: str, weights: str | None) -> Path | None:
+def weights_path(name: str, weights: str | None) -> Path | None:
     """The weights file to load, or None for keras' downloaded ImageNet weights."""
     if name == DEFAULT_MODEL and (not weights or weights == "imagenet"):
         from .mobilenet_v2 import default_weights
@@ -66,7 +66,7 @@ def model_key(name: str, weights: str | None) -> str:
     """Identifies model + weights + preprocessing in caches, without loading anything heavy."""
     if name not in MODELS:
         raise UserError(f"unknown --model {name!r}; choose one of: {', '.join(MODELS)}")
-    path = _weights_path(name, weights)
+    path = weights_path(name, weights)
     if path is None:
         wid = "imagenet"
     elif name == DEFAULT_MODEL and weights in (None, "imagenet"):
@@ -79,7 +79,7 @@ def model_key(name: str, weights: str | None) -> str:
 def load_extractor(name: str = DEFAULT_MODEL, weights: str | None = None) -> Extractor:
     """Build the named model with its weights: None (the model's default), 'imagenet' or a path."""
     _quiet_tensorflow()
-    key, path = model_key(name, weights), _weights_path(name, weights)
+    key, path = model_key(name, weights), weights_path(name, weights)
     if name == DEFAULT_MODEL:
         from . import mobilenet_v2
         from .torch_weights import load_state_dict

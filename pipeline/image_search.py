@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import UserError, features
-from .cache import read_json, write_bytes
+from .cache import link_or_copy, read_json, write_bytes
 
 FOLDER = "data/image-search"             # inside the site
 ORT_DIR = "assets/ort"                   # onnxruntime-web, copied from node_modules
@@ -134,7 +134,6 @@ def export(out: Path, reduced: np.ndarray, mean: np.ndarray, components: np.ndar
            model: str, weights: str | None, background: list[int], cache: Path) -> dict:
     """Write the model, runtime, PCA and vectors into the site folder ``out``; return their
     description (collection.json's ``image_search``)."""
-    from .site import _link_or_copy
     dist = ort_dist()
     if not all((dist / f).is_file() for f in ORT_FILES):
         raise UserError("onnxruntime-web is missing (image search needs it): run `npm install` "
@@ -142,10 +141,10 @@ def export(out: Path, reduced: np.ndarray, mean: np.ndarray, components: np.ndar
     mkey = features.model_key(model, weights)
     folder = out / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
-    _link_or_copy(str(model_file(cache, mkey, features._weights_path(model, weights))), str(folder / "model.onnx"))
+    link_or_copy(str(model_file(cache, mkey, features.weights_path(model, weights))), str(folder / "model.onnx"))
     (out / ORT_DIR).mkdir(parents=True, exist_ok=True)
     for f in ORT_FILES:
-        _link_or_copy(str(dist / f), str(out / ORT_DIR / f))
+        link_or_copy(str(dist / f), str(out / ORT_DIR / f))
     scales, codes = quantize(reduced)
     write_bytes(folder / "vectors.bin", scales.astype("<f4").tobytes() + codes.tobytes())
     write_bytes(folder / "pca.bin", _pca_bytes(mean, components))

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .cache import write_bytes, write_json
+from .cache import link_or_copy, write_bytes, write_json
 
 
 EXACT_LIMIT = 20_000  # above this, exact search costs minutes (O(N^2) dot products); use Annoy
@@ -122,10 +122,7 @@ def export(ids: list[str], idx: np.ndarray, score: np.ndarray, folder: Path, cac
             export(ids, idx, score, made)
         folder.mkdir(parents=True, exist_ok=True)
         for n in names:
-            try:
-                os.link(made / n, folder / n)
-            except OSError:
-                shutil.copyfile(made / n, folder / n)
+            link_or_copy(made / n, folder / n)
         return
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

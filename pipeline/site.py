@@ -12,7 +12,7 @@ from typing import Iterator
 import numpy as np
 
 from . import UserError
-from .cache import write_bytes, write_json
+from .cache import link_or_copy, write_bytes, write_json
 from .metadata import Record, year_of
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -50,15 +50,9 @@ def fold(text: str) -> str:
 
 def link_tree(src: Path, dst: Path) -> None:
     """Mirror a folder with hard links (copies where links are impossible)."""
-    shutil.copytree(src, dst, copy_function=_link_or_copy, dirs_exist_ok=True,
+    shutil.copytree(src, dst, copy_function=link_or_copy, dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("vips-properties.xml"))
 
-
-def _link_or_copy(src: str, dst: str) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
 
 
 def _thumb_name(preview: Path) -> str:
@@ -109,7 +103,7 @@ def write(c: Collection, tiles_dir: Path, out: Path, chunk: int = 1000) -> None:
     link_tree(tiles_dir, out / "tiles")
     (out / "thumbs").mkdir(exist_ok=True)
     for p in set(c.previews):
-        _link_or_copy(str(p), str(out / _thumb_name(p)))
+        link_or_copy(str(p), str(out / _thumb_name(p)))
     shutil.copytree(TEMPLATES / "assets", out / "assets", dirs_exist_ok=True)
     shutil.copytree(OPENSEADRAGON, out / "assets" / "openseadragon", dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("*.map", "openseadragon.js"))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_helpers import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, HTTP_SERVER, Watch, fold, open_site,
+from browser_helpers import (CHROMIUM, CHROMIUM_ARGS, HTTP_SERVER, Watch, fold, open_site,
                              read_csv, serve, shot, wait_settled)
 
 pytestmark = [
@@ -172,7 +172,7 @@ def test_overview_hover_and_record_panel(page, base, rows):
 
 def test_similar_image_flies_there(page, base):
     open_site(page, base)
-    i = open_by_click(page, centre_item(page))
+    open_by_click(page, centre_item(page))
     wait_settled(page)
     before = page.evaluate("() => salon.viewer.getView()")
     sims = page.locator("#similar-strip .similar-btn")
