@@ -1,9 +1,14 @@
-"""The build: run every stage in order, reusing cached work, and publish the site."""
+"""The build: run every stage in order, reusing cached work, and publish the site.
+
+``build()`` reads like the README's stage table: each stage is a short function of explicit
+inputs, and every cached stage result goes through ``Memo.get`` (computed once per input key).
+"""
 from __future__ import annotations
 
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Container
 
 import numpy as np
 
@@ -53,6 +58,25 @@ class Settings:
     image_search: bool = True             # export the model + vectors for search by image
 
 
+@dataclass
+class Items:
+    """The collection's usable images, in order: relative path and content digest of each.
+    Stages that fail an image drop it here, and every later stage sees the same list."""
+    ids: list[str]
+    digests: dict[str, str]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def without(self, failed: Container[str]) -> tuple[Items, np.ndarray]:
+        """The items not in ``failed``, and the boolean mask of kept rows."""
+        keep = np.array([r not in failed for r in self.ids], dtype=bool)
+        return Items([r for r in self.ids if r not in failed], self.digests), keep
+
+    def hashes(self) -> list[str]:
+        return [self.digests[r] for r in self.ids]
+
+
 def build(s: Settings) -> Report:
     """Build the site described by ``s`` into ``s.out``; return the report (also in report.json)."""
     rep = Report(settings={k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(s).items()})
@@ -62,145 +86,160 @@ def build(s: Settings) -> Report:
     model_key = features.given_key(Path(s.features)) if s.features else features.model_key(s.model, s.weights)
     if s.exclude and not Path(s.exclude).is_dir():
         raise UserError(f"--exclude {s.exclude}: not a folder (give a folder of images to leave out)")
+    spec = thumbnails.ThumbSpec(tuple(s.cell), s.resize, max(s.preview, *s.cell), tuple(bg))
 
     with rep.stage("intake"):
-        found = intake.find_images(s.images)
-        rep.ignored = len(found.ignored)
-        rep.skipped.update(found.refused)
-        digests = intake.hash_files(found.root, found.files, cache / "index" / f"{key(str(found.root))}.json")
-        rep.skipped.update({rel: "cannot read the file" for rel in found.files if rel not in digests})
-    if not digests:
-        raise UserError(f"no images found in {s.images!r} (looked for: "
-                        f"{', '.join(sorted(intake.IMAGE_SUFFIXES))})")
-
+        root, items = _intake(s, rep, cache)
+    memo = Memo(cache / "memo" / key(s.id, str(root)))
     with rep.stage("metadata"):
-        table = (metadata.read_table(Path(s.metadata), s.encoding, s.delimiter) if s.metadata
-                 else metadata.Table([], []))
-        joined = metadata.join(table, list(digests), s.filename_column, s.title, s.url, s.categories,
-                               root=found.root)
-        if s.group_by and s.group_by not in [f["key"] for f in joined.fields]:
-            raise UserError(f"--group-by {s.group_by!r} is not a CSV column; the columns are: "
-                            f"{', '.join(table.columns) or '(no CSV)'}")
-
-    spec = thumbnails.ThumbSpec(tuple(s.cell), s.resize, max(s.preview, *s.cell), tuple(bg))
+        joined = _metadata(s, root, items)
     with rep.stage("thumbnails"):
-        made = thumbnails.make_thumbnails(found.root, digests, cache, spec, s.max_megapixels)
+        made = thumbnails.make_thumbnails(root, items.digests, cache, spec, s.max_megapixels)
         rep.skipped.update(made.failed)
         rep.warnings += [f"{rel}: {why}" for rel, why in made.warnings.items()]
-
     if s.exclude:
         with rep.stage("exclude"):
-            unwanted = exclude.load_unwanted(s.exclude, spec)
-            rep.excluded = exclude.match({r: d for r, d in digests.items() if r not in rep.skipped},
-                                         unwanted, cache, spec)
-    ids = [rel for rel in digests if rel not in rep.skipped and rel not in rep.excluded]
+            ok, _ = items.without(rep.skipped)
+            rep.excluded = exclude.match({r: items.digests[r] for r in ok.ids},
+                                         exclude.load_unwanted(s.exclude, spec), cache, spec)
+    items, _ = items.without(rep.skipped.keys() | rep.excluded.keys())
     with rep.stage("features"):
-        # --features FILE: the user's own vectors replace the CNN (rows matched by id)
-        memo = Memo(cache / "memo" / key(s.id, str(found.root)))
-        fkey = key(model_key, [digests[r] for r in ids], ids if s.features else None)
-        got = memo.arrays("features", fkey)
-        if got is None and s.features:
-            feats, failed = features.load_given(Path(s.features), ids)
-        elif got is None:
-            feats, failed = features.extract(
-                found.root, [(r, digests[r]) for r in ids], cache, model_key,
-                lambda: features.load_extractor(s.model, s.weights), bg, s.batch)
-        if got is None:
-            rep.skipped.update(failed)
-            keep = [i for i, r in enumerate(ids) if r not in failed]
-            ids, feats = [ids[i] for i in keep], feats[keep]
-            if not failed:
-                memo.save_arrays("features", fkey, features=feats)
-        else:
-            feats = got["features"]
-    if not ids:
-        raise UserError("\n".join([f"none of the {len(digests)} image files could be decoded:",
+        items, feats, fkey = _features(s, rep, memo, root, items, cache, model_key, bg)
+    if not items:
+        raise UserError("\n".join([f"none of the {len(items.digests)} image files could be decoded:",
                                    *rep.skipped_lines()]))
     if s.strict and rep.skipped:
         raise UserError(rep.strict_failure())
-
     with rep.stage("pca"):
-        pkey = key(fkey, len(ids), s.pca, s.seed)
-        got = memo.arrays("pca", pkey)
-        if got is None or "components" not in got:
-            reduced, pca_mean, pca_matrix = projection.pca_fit(feats, s.pca, s.seed)
-            memo.save_arrays("pca", pkey, value=reduced, mean=pca_mean, components=pca_matrix)
-        else:
-            reduced, pca_mean, pca_matrix = got["value"], got["mean"], got["components"]
+        pkey = key(fkey, len(items), s.pca, s.seed)
+        pca = memo.get("pca", pkey, lambda: dict(zip(("value", "mean", "components"),
+                                                     projection.pca_fit(feats, s.pca, s.seed))))
     with rep.stage("tsne"):
         tkey = key(pkey, s.tsne, s.perplexity, s.seed)
-        xy = _memo(memo, "tsne", tkey, lambda: projection.tsne(reduced, s.tsne, s.perplexity, s.seed))
-    cols, rows = grid.shape(len(ids))
+        xy = memo.get("tsne", tkey, lambda: {"value": projection.tsne(pca["value"], s.tsne, s.perplexity,
+                                                                      s.seed)})["value"]
+    cols, rows = grid.shape(len(items))
     with rep.stage("grid"):
-        gkey = key(tkey, cols, rows, s.grid)
-        cells = _memo(memo, "grid", gkey, lambda: grid.assign(xy, cols, rows, s.grid))
+        cells = memo.get("grid", key(tkey, cols, rows, s.grid),
+                         lambda: {"value": grid.assign(xy, cols, rows, s.grid)})["value"]
     with rep.stage("neighbours"):
-        groups = None
-        if s.group_by:
-            col = [f["key"] for f in joined.fields].index(s.group_by)
-            groups = np.array([joined.records[r].values[col] for r in ids])
-        nkey = key(pkey, s.neighbours, None if groups is None else groups.tolist())
-        got = memo.arrays("neighbours", nkey)
-        if got is None:
-            idx, score = neighbours.nearest(reduced, s.neighbours, groups, seed=s.seed)
-            memo.save_arrays("neighbours", nkey, idx=idx, score=score)
-        else:
-            idx, score = got["idx"], got["score"]
-
-    thumbs = [thumbnails.thumbnail_paths(cache, spec, digests[r]) for r in ids]  # (cell, preview) files
+        near = _neighbours(s, memo, pkey, pca["value"], items, joined)
+    thumbs = [thumbnails.thumbnail_paths(cache, spec, d) for d in items.hashes()]  # (cell, preview)
     with rep.stage("mosaic"):
-        order: list[Path | None] = [None] * (cols * rows)
-        for i, t in enumerate(thumbs):
-            order[cells[i]] = t[0]
-        mkey = key([str(p) for p in order], cols, rows, asdict(spec), asdict(s.tiles))
-        tiles_dir = cache / "tiles" / key(s.id, str(found.root)) / mkey
-        if not (tiles_dir / "mosaic.dzi").exists():
-            for old in tiles_dir.parent.glob("*"):
-                shutil.rmtree(old, ignore_errors=True)
-            mosaic.build(order, cols, rows, spec.cell, bg, s.tiles, tiles_dir)
-
+        tiles_dir = _mosaic(s, cache, root, [t[0] for t in thumbs], cells, cols, rows, spec, bg)
     with rep.stage("site"):
         collection = site.Collection(
             id=s.id, title=s.name or s.id, description=s.description, credit=s.credit,
-            credit_url=metadata.safe_url(s.credit_url) or "", fields=joined.fields, ids=ids,
-            records=[joined.records[r] for r in ids],
-            previews=[t[1] for t in thumbs],
-            cells=cells, xy=xy, similar=idx, scores=score, cols=cols, rows=rows, cell=spec.cell)
-        out = Path(s.out)
-        with site.staging_dir(out) as staging:
-            if s.image_search and not s.features and image_search.supported(s.model):
-                collection.image_search = image_search.export(staging, reduced, pca_mean, pca_matrix, s.model,
-                                                              s.weights, bg, cache)
-            elif s.image_search:
-                rep.warnings.append("image search left out: --features vectors come from no model the browser can run"
-                                    if s.features else f"image search left out: only the default model "
-                                    f"({features.DEFAULT_MODEL}) has a browser export, not --model {s.model}")
-            site.write(collection, tiles_dir, staging, s.chunk)
-            neighbours.export(ids, idx, score, staging / "data", cache / "exports" / key(s.id, str(found.root)))
-            _fill_report(rep, ids, digests, joined)
-            rep.save(staging / "report.json")
-            site.publish(staging, out)
-    rep.save(out / "report.json")  # with the site stage's time
+            credit_url=metadata.safe_url(s.credit_url) or "", fields=joined.fields, ids=items.ids,
+            records=[joined.records[r] for r in items.ids], previews=[t[1] for t in thumbs],
+            cells=cells, xy=xy, similar=near["idx"], scores=near["score"], cols=cols, rows=rows,
+            cell=spec.cell)
+        _fill_report(rep, items, joined)
+        _publish(s, rep, collection, pca, tiles_dir, cache, root, bg)
+    rep.save(Path(s.out) / "report.json")  # with the site stage's time
     return rep
 
 
-def _memo(memo: Memo, stage: str, k: str, compute) -> np.ndarray:
-    got = memo.arrays(stage, k)
-    if got is not None:
-        return got["value"]
-    value = compute()
-    memo.save_arrays(stage, k, value=value)
-    return value
+def _intake(s: Settings, rep: Report, cache: Path) -> tuple[Path, Items]:
+    """Find the image files and hash their content; unreadable files are skipped."""
+    found = intake.find_images(s.images)
+    rep.ignored = len(found.ignored)
+    rep.skipped.update(found.refused)
+    digests = intake.hash_files(found.root, found.files, cache / "index" / f"{key(str(found.root))}.json")
+    rep.skipped.update({rel: "cannot read the file" for rel in found.files if rel not in digests})
+    if not digests:
+        raise UserError(f"no images found in {s.images!r} (looked for: "
+                        f"{', '.join(sorted(intake.IMAGE_SUFFIXES))})")
+    return found.root, Items(list(digests), digests)
 
 
-def _fill_report(rep: Report, ids: list[str], digests: dict[str, str], joined: metadata.Joined) -> None:
-    rep.items = len(ids)
-    included = set(ids)
+def _metadata(s: Settings, root: Path, items: Items) -> metadata.Joined:
+    """Read the CSV and join its rows to the images."""
+    table = (metadata.read_table(Path(s.metadata), s.encoding, s.delimiter) if s.metadata
+             else metadata.Table([], []))
+    joined = metadata.join(table, items.ids, s.filename_column, s.title, s.url, s.categories, root=root)
+    if s.group_by and s.group_by not in [f["key"] for f in joined.fields]:
+        raise UserError(f"--group-by {s.group_by!r} is not a CSV column; the columns are: "
+                        f"{', '.join(table.columns) or '(no CSV)'}")
+    return joined
+
+
+def _features(s: Settings, rep: Report, memo: Memo, root: Path, items: Items, cache: Path,
+              model_key: str, bg: list[int]) -> tuple[Items, np.ndarray, str]:
+    """One vector per item: the CNN's (cached per image) or the user's --features file.
+    Items whose features fail are dropped; the failures are cached with the result."""
+    fkey = key(model_key, items.hashes(), items.ids if s.features else None)
+
+    def compute() -> dict[str, np.ndarray]:
+        if s.features:
+            feats, failed = features.load_given(Path(s.features), items.ids)
+        else:
+            feats, failed = features.extract(root, list(zip(items.ids, items.hashes())), cache, model_key,
+                                             lambda: features.load_extractor(s.model, s.weights), bg, s.batch)
+        return {"features": feats, "failed": np.array(sorted(failed)),
+                "reasons": np.array([failed[r] for r in sorted(failed)])}
+
+    got = memo.get("features", fkey, compute)
+    failed = dict(zip(got["failed"].tolist(), got["reasons"].tolist()))
+    rep.skipped.update(failed)
+    kept, mask = items.without(failed)
+    return kept, got["features"][mask], fkey
+
+
+def _neighbours(s: Settings, memo: Memo, pkey: str, reduced: np.ndarray, items: Items,
+                joined: metadata.Joined) -> dict[str, np.ndarray]:
+    """Each item's most similar items (only within its --group-by value, if given)."""
+    groups = None
+    if s.group_by:
+        col = [f["key"] for f in joined.fields].index(s.group_by)
+        groups = np.array([joined.records[r].values[col] for r in items.ids])
+    nkey = key(pkey, s.neighbours, None if groups is None else groups.tolist())
+    return memo.get("neighbours", nkey, lambda: dict(zip(
+        ("idx", "score"), neighbours.nearest(reduced, s.neighbours, groups, seed=s.seed))))
+
+
+def _mosaic(s: Settings, cache: Path, root: Path, cell_files: list[Path], cells: np.ndarray,
+            cols: int, rows: int, spec: thumbnails.ThumbSpec, bg: list[int]) -> Path:
+    """The Deep Zoom pyramid of the grid, cached under a key of its cells; returns its folder."""
+    order: list[Path | None] = [None] * (cols * rows)
+    for i, f in enumerate(cell_files):
+        order[cells[i]] = f
+    mkey = key([str(p) for p in order], cols, rows, asdict(spec), asdict(s.tiles))
+    tiles_dir = cache / "tiles" / key(s.id, str(root)) / mkey
+    if not (tiles_dir / "mosaic.dzi").exists():
+        for old in tiles_dir.parent.glob("*"):  # one pyramid per collection: drop the last one
+            shutil.rmtree(old, ignore_errors=True)
+        mosaic.build(order, cols, rows, spec.cell, bg, s.tiles, tiles_dir)
+    return tiles_dir
+
+
+def _publish(s: Settings, rep: Report, collection: site.Collection, pca: dict[str, np.ndarray],
+             tiles_dir: Path, cache: Path, root: Path, bg: list[int]) -> None:
+    """Write the whole site beside the old one, then swap it in."""
+    out = Path(s.out)
+    with site.staging_dir(out) as staging:
+        if s.image_search and not s.features and image_search.supported(s.model):
+            collection.image_search = image_search.export(staging, pca["value"], pca["mean"], pca["components"],
+                                                          s.model, s.weights, bg, cache)
+        elif s.image_search:
+            rep.warnings.append("image search left out: --features vectors come from no model the browser can run"
+                                if s.features else f"image search left out: only the default model "
+                                f"({features.DEFAULT_MODEL}) has a browser export, not --model {s.model}")
+        site.write(collection, tiles_dir, staging, s.chunk)
+        neighbours.export(collection.ids, collection.similar, collection.scores, staging / "data",
+                          cache / "exports" / key(s.id, str(root)))
+        rep.save(staging / "report.json")
+        site.publish(staging, out)
+
+
+def _fill_report(rep: Report, items: Items, joined: metadata.Joined) -> None:
+    rep.items = len(items)
     by_digest: dict[str, list[str]] = {}
-    for rel in ids:
-        by_digest.setdefault(digests[rel], []).append(rel)
+    for rel in items.ids:
+        by_digest.setdefault(items.digests[rel], []).append(rel)
     rep.duplicates = [group for group in by_digest.values() if len(group) > 1]
     rep.rows_without_image = joined.rows_without_image
+    included = set(items.ids)
     rep.images_without_row = [r for r in joined.images_without_row if r in included]
     rep.duplicate_rows = joined.duplicate_rows
     rep.rows_refused = joined.refused_rows

@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -87,6 +87,14 @@ class Memo:
 
     def __init__(self, root: Path):
         self.root = root
+
+    def get(self, stage: str, k: str, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        """The stage's arrays stored under key ``k``, else ``compute()``'s, stored for next time."""
+        got = self.arrays(stage, k)
+        if got is None:
+            got = compute()
+            self.save_arrays(stage, k, **got)
+        return got
 
     def arrays(self, stage: str, k: str) -> dict[str, np.ndarray] | None:
         try:
