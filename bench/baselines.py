@@ -8,13 +8,17 @@ import numpy as np
 from PIL import Image
 
 
-def predict_each(ex, paths: list[Path]) -> np.ndarray:
-    """Decode each image whole with Pillow, resize to the model's input, one ``predict`` call each."""
+def predict_each(paths: list[Path], size: int = 224) -> np.ndarray:
+    """Decode each image whole with Pillow, resize to the model's input, one Keras ``predict`` call
+    each (the default network in Keras, as the original design ran it)."""
+    from pipeline import mobilenet_v2
+    from pipeline.model import resolve
+    net = mobilenet_v2.build(resolve().state_dict(), size)
     out = []
     for p in paths:
         with Image.open(p) as im:
-            x = np.asarray(im.convert("RGB").resize((ex.size, ex.size), Image.Resampling.BILINEAR))
-        out.append(np.asarray(ex.model.predict(ex.preprocess(x[None]), verbose=0))[0])
+            x = np.asarray(im.convert("RGB").resize((size, size), Image.Resampling.BILINEAR))
+        out.append(np.asarray(net.predict(mobilenet_v2.preprocess(x[None]), verbose=0))[0])
     return np.stack(out)
 
 

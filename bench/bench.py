@@ -144,24 +144,28 @@ def child_mosaic(a: dict) -> dict:
 def child_features(a: dict) -> dict:
     """The feature stage on photos vs one predict per image, and pure batched inference."""
     import numpy as np
-    from pipeline import cache, features, intake
+    from types import SimpleNamespace
+    from pipeline import cache, features, model
+    from pipeline.decode import decode, to_array
+    from pipeline.parallel import parallel_map
     import baselines
     folder = Path(a["photos"])
     files = sorted(p.name for p in folder.glob("*.jpg"))
     items = [(f, cache.file_digest(folder / f)) for f in files]
     out: dict = {"images": len(files), "cores": len(os.sched_getaffinity(0))}
     with measured(out, "load_model"):
-        ex = features.load_extractor()
+        mdl = model.resolve()
+        ex = mdl.load()
         ex(np.zeros((2, 224, 224, 3), np.uint8))  # first call builds the graph
+    loaded = SimpleNamespace(key=mdl.key, input_size=mdl.input_size, load=lambda: ex)  # loaded above, not timed twice
     shutil.rmtree(a["cache"], ignore_errors=True)
     with measured(out, "salon", len(files)):
-        feats, failed = features.extract(folder, items, Path(a["cache"]), ex.key, lambda: ex, [255] * 3, 32)
+        feats, failed = features.extract(folder, items, Path(a["cache"]), loaded, [255] * 3, 32)
     s = out["salon"]
     s["cpu_per_core_s"] = round(s["cpu_s"] / out["cores"], 3)
     s["wall_over_cpu_per_core"] = round(s["wall_s"] / s["cpu_per_core_s"], 3)
     with measured(out, "decode_only", len(files)):
-        arrays = list(intake.parallel_map(
-            lambda f: intake.to_array(intake.decode(folder / f, 224, 224, "force", [255] * 3)), files))
+        arrays = list(parallel_map(lambda f: to_array(decode(folder / f, 224, 224, "force", [255] * 3)), files))
     batch = np.stack((arrays * (64 // len(arrays) + 1))[:64])
     rates = []
     for _ in range(3):
@@ -171,7 +175,7 @@ def child_features(a: dict) -> dict:
     out["pure_inference_per_s"] = round(max(rates), 1)
     n = min(len(files), a.get("baseline_n") or len(files))
     with measured(out, "one_predict_per_image", n):
-        base = baselines.predict_each(ex, [folder / f for f in files[:n]])
+        base = baselines.predict_each([folder / f for f in files[:n]])
     out["ratio"] = round(out["one_predict_per_image"]["wall_s"] / n / (s["wall_s"] / len(files)), 2)
     cos = np.sum(base * feats[:n], 1) / (np.linalg.norm(base, axis=1) * np.linalg.norm(feats[:n], axis=1))
     out["cosine_to_baseline_mean"] = round(float(cos.mean()), 3)  # same model; decoding differs slightly
@@ -214,7 +218,8 @@ def bench_size(n: int, o: argparse.Namespace, log: Path) -> dict:
     work = Path(o.work)
     res: dict = {"n": n}
     t = time.perf_counter()
-    images, csv_path = sources.artworks(work, n)
+    images, csv_path = (linked_collection(work, n, o.distinct) if 0 < o.distinct < n
+                        else sources.artworks(work, n))
     res["make_collection_s"] = round(time.perf_counter() - t, 1)
     byo = n > o.byo_above
     run = work / f"run-{n}"
@@ -260,6 +265,25 @@ def bench_size(n: int, o: argparse.Namespace, log: Path) -> dict:
     if not o.keep:
         shutil.rmtree(run, ignore_errors=True)
     return res
+
+
+def linked_collection(work: Path, n: int, distinct: int) -> tuple[Path, Path]:
+    """n items whose files are hard links to the first ``distinct`` varied artworks (item i to
+    artwork i mod distinct), with the size-n CSV. Thumbnails and pyramids are cached by content,
+    so a build makes only ``distinct`` of them: the stages after features can be measured at a
+    million items without hours of decoding, and every later stage still sees n items."""
+    import sources
+    src, _ = sources.artworks(work, distinct)
+    folder = work / f"linked-{n}-of-{distinct}"
+    images = folder / "images"
+    for i in range(n):
+        path = images / sources.artwork_name(i)
+        if i % sources.PER_FOLDER == 0:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            os.link(src / sources.artwork_name(i % distinct), path)
+    sources.write_csv(folder / "metadata.csv", sources._entries(), n)
+    return images, folder / "metadata.csv"
 
 
 def neighbour_recall(run: Path, sample: int = 300) -> float:
@@ -397,6 +421,8 @@ def main() -> None:
                    help="above this size, builds use a --features file instead of the CNN (default 20000)")
     p.add_argument("--baseline-max", type=int, default=20000, help="largest size for the one-canvas mosaic (default 20000)")
     p.add_argument("--add-max", type=int, default=20100, help="largest size for the add-100-images rebuild")
+    p.add_argument("--distinct", type=int, default=0,
+                   help="sizes above N are hard links to N distinct images (thumbnails cost N; default: all distinct)")
     p.add_argument("--skip", default="", help="comma-separated: features, mosaic, rebuild")
     p.add_argument("--keep", action="store_true", help="keep the built sites and caches")
     p.add_argument("--reuse-thumbs", action="store_true",

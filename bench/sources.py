@@ -160,12 +160,11 @@ def given_features(work: Path, n: int) -> Path:
     entries = _entries()
     if not base_file.exists():
         sys.path.insert(0, str(ROOT))
-        from pipeline import cache, features
+        from pipeline import cache, features, model
         bases = _render_bases(work, entries)
         items = [(f"{e['hexcode']}.png", cache.file_digest(bases / f"{e['hexcode']}.png")) for e in entries]
-        key = features.model_key(features.DEFAULT_MODEL, None)
-        feats, _ = features.extract(bases, items, work / "features-cache-bases", key,
-                                    features.load_extractor, [255, 255, 255])
+        feats, _ = features.extract(bases, items, work / "features-cache-bases", model.resolve(),
+                                    [255, 255, 255])
         np.save(base_file, feats)
     base = np.load(base_file)
     a = len(base)

@@ -12,9 +12,10 @@ from typing import Container
 
 import numpy as np
 
-from . import (UserError, exclude, features, grid, image_search, intake, metadata, mosaic, neighbours,
-               projection, site, thumbnails)
+from . import (UserError, compress, decode, distributed, exclude, features, iiif_in, iiif_out, image_search, intake,
+               layouts, metadata, mosaic, neighbours, projection, pyramids, regions, site, thumbnails)
 from .cache import Memo, key
+from .model import Model, resolve
 from .report import Report
 
 
@@ -29,6 +30,8 @@ class Settings:
     title: str | None = None              # column or {Column} template
     url: str | None = None                # column or {Column} template
     categories: list[str] | None = None   # facet columns (None: detect)
+    columns: list[str] | None = None      # CSV columns published as fields, names or patterns (None: all)
+    private_columns: list[str] | None = None  # CSV columns published nowhere (names or patterns)
     encoding: str | None = None
     delimiter: str | None = None
     name: str | None = None               # the collection's display title
@@ -40,6 +43,9 @@ class Settings:
     batch: int = 32
     pca: int = 256
     tsne: str = "opentsne"
+    projection: str = "tsne"              # tsne | umap: the similarity map
+    layouts: list[str] = field(default_factory=list)  # --layout NAME=XCOL,YCOL: positions from CSV columns
+    relayout: bool = False                # recompute map and grid from scratch (else new items join the old)
     perplexity: float = 30.0
     seed: int = 0
     grid: str = "auto"
@@ -52,10 +58,18 @@ class Settings:
     group_by: str | None = None
     features: str | None = None           # bring-your-own features file (.npz / .npy + ids): no CNN
     chunk: int = 1000
-    max_megapixels: float = thumbnails.DEFAULT_MAX_MEGAPIXELS  # larger images are refused (bombs)
+    max_megapixels: float = decode.DEFAULT_MAX_MEGAPIXELS  # larger images are refused (bombs)
     strict: bool = False                  # any skipped file fails the build (for CI)
     exclude: str | None = None            # folder of images to leave out (placeholders)
     image_search: bool = True             # export the model + vectors for search by image
+    full_res: int | None = pyramids.DEFAULT_CAP  # per-item pyramid's longest side; 0 off, None original size
+    base_url: str | None = None           # where the site is published (IIIF ids); None: the preview address
+    iiif: list[str] | None = None         # IIIF Manifests/Collections (URLs or files) read instead of --images
+    iiif_canvases: str = "first"          # first | all canvases of each manifest
+    lang: str | None = None               # language picked from IIIF language maps, and of the IIIF written
+    dask: str | None = None               # scheduler address: thumbnails and features as Dask tasks
+    workers: int | None = None            # or a local Dask cluster of N processes (pipeline/distributed.py)
+    labels: str | None = None             # --labels CSV (a member's file name, label): names regions
 
 
 @dataclass
@@ -81,9 +95,17 @@ def build(s: Settings) -> Report:
     """Build the site described by ``s`` into ``s.out``; return the report (also in report.json)."""
     rep = Report(settings={k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(s).items()})
     cache = Path(s.cache)
+    if s.iiif:  # IIIF sources become an image folder and a CSV in the cache, read as --images/--metadata
+        with rep.stage("iiif-in"):
+            s = iiif_in.localise(s, rep)
+    # before any work: publishing replaces --out whole, so it must be a folder Salon may replace
+    site.check_output(Path(s.out), s.images, cache, {"the metadata CSV": s.metadata, "the --exclude folder":
+                      s.exclude, "the --features file": s.features, "the --weights file": s.weights,
+                      "the --labels file": s.labels})
     bg = intake.parse_colour(s.background)
     # a bad --model or --weights fails now, not after intake
-    model_key = features.given_key(Path(s.features)) if s.features else features.model_key(s.model, s.weights)
+    model = resolve(s.model, s.weights, s.features)
+    ex = distributed.executor(s.dask, s.workers)  # now: an unreachable scheduler fails in seconds, not after intake
     if s.exclude and not Path(s.exclude).is_dir():
         raise UserError(f"--exclude {s.exclude}: not a folder (give a folder of images to leave out)")
     spec = thumbnails.ThumbSpec(tuple(s.cell), s.resize, max(s.preview, *s.cell), tuple(bg))
@@ -93,7 +115,11 @@ def build(s: Settings) -> Report:
     memo = Memo(cache / "memo" / key(s.id, str(root)))
     with rep.stage("metadata"):
         joined = _metadata(s, root, items)
+        layouts.parse_layout_flags(s.layouts, joined.fields)  # a bad --layout fails before the heavy stages
     with rep.stage("thumbnails"):
+        if ex.name == "dask":  # fill the cache from the cluster; the stage below then finds it made
+            ex.check_inputs(root, items.ids)
+            distributed.thumbnails(ex, root, items.digests, cache, spec, s.max_megapixels)
         made = thumbnails.make_thumbnails(root, items.digests, cache, spec, s.max_megapixels)
         rep.skipped.update(made.failed)
         rep.warnings += [f"{rel}: {why}" for rel, why in made.warnings.items()]
@@ -101,10 +127,13 @@ def build(s: Settings) -> Report:
         with rep.stage("exclude"):
             ok, _ = items.without(rep.skipped)
             rep.excluded = exclude.match({r: items.digests[r] for r in ok.ids},
-                                         exclude.load_unwanted(s.exclude, spec), cache, spec)
+                                         exclude.load_unwanted(s.exclude, spec, s.max_megapixels), cache, spec)
     items, _ = items.without(rep.skipped.keys() | rep.excluded.keys())
     with rep.stage("features"):
-        items, feats, fkey = _features(s, rep, memo, root, items, cache, model_key, bg)
+        if ex.name == "dask" and not s.features:
+            distributed.features(ex, root, list(zip(items.ids, items.hashes())), cache, model, bg, s.batch)
+        ex.close()
+        items, feats, fkey = _features(s, rep, memo, root, items, cache, model, bg)
     if not items:
         raise UserError("\n".join([f"none of the {len(items.digests)} image files could be decoded:",
                                    *rep.skipped_lines()]))
@@ -114,30 +143,47 @@ def build(s: Settings) -> Report:
         pkey = key(fkey, len(items), s.pca, s.seed)
         pca = memo.get("pca", pkey, lambda: dict(zip(("value", "mean", "components"),
                                                      projection.pca_fit(feats, s.pca, s.seed))))
-    with rep.stage("tsne"):
-        tkey = key(pkey, s.tsne, s.perplexity, s.seed)
-        xy = memo.get("tsne", tkey, lambda: {"value": projection.tsne(pca["value"], s.tsne, s.perplexity,
-                                                                      s.seed)})["value"]
-    cols, rows = grid.shape(len(items))
-    with rep.stage("grid"):
-        cells = memo.get("grid", key(tkey, cols, rows, s.grid),
-                         lambda: {"value": grid.assign(xy, cols, rows, s.grid)})["value"]
+    with rep.stage("tsne"):  # the map and grid, kept stable as images are added (pipeline/layouts.py)
+        placed = _map_and_grid(s, memo, cache / "layout" / f"{key(s.id, str(root))}.npz", pkey, pca["value"], items)
+        xy, cells, cols, rows, rep.layout = placed.xy, placed.cells, placed.cols, placed.rows, placed.info
     with rep.stage("neighbours"):
         near = _neighbours(s, memo, pkey, pca["value"], items, joined)
+    with rep.stage("regions"):
+        named, rep.regions, notes = regions.make(
+            xy, cells, cols, pca["value"], feats, model,
+            joined.fields, [joined.records[r] for r in items.ids], items.ids, s.labels)
+        rep.warnings += notes
     thumbs = [thumbnails.thumbnail_paths(cache, spec, d) for d in items.hashes()]  # (cell, preview)
     with rep.stage("mosaic"):
         tiles_dir = _mosaic(s, cache, root, [t[0] for t in thumbs], cells, cols, rows, spec, bg)
+    with rep.stage("pyramids"):
+        pyr = pyramids.for_build(s.full_res, root, {r: items.digests[r] for r in items.ids}, cache, bg)
     with rep.stage("site"):
         collection = site.Collection(
             id=s.id, title=s.name or s.id, description=s.description, credit=s.credit,
             credit_url=metadata.safe_url(s.credit_url) or "", fields=joined.fields, ids=items.ids,
             records=[joined.records[r] for r in items.ids], previews=[t[1] for t in thumbs],
             cells=cells, xy=xy, similar=near["idx"], scores=near["score"], cols=cols, rows=rows,
-            cell=spec.cell)
+            cell=spec.cell, projection=s.projection, regions=named)
+        collection.layouts, notes = layouts.extra_layouts(joined.fields, [r.values for r in collection.records],
+                                                          xy, s.layouts)
         _fill_report(rep, items, joined)
-        _publish(s, rep, collection, pca, tiles_dir, cache, root, bg)
+        rep.warnings += notes
+        iiif_out.attach(collection, items.digests, pyr, s.base_url)
+        _publish(s, rep, collection, pca, tiles_dir, cache, root, bg, model)
     rep.save(Path(s.out) / "report.json")  # with the site stage's time
     return rep
+
+
+def _map_and_grid(s: Settings, memo: Memo, state: Path, pkey: str, reduced: np.ndarray,
+                  items: Items) -> layouts.Placed:
+    """The similarity map (t-SNE or UMAP) and grid: the last build's, with new items added, or fresh."""
+    method = "umap" if s.projection == "umap" else s.tsne
+    tkey = key(pkey, method, s.perplexity, s.seed, "raw")
+    setup = key(method, s.perplexity, s.seed, s.pca, s.grid, s.model, s.weights, bool(s.features))
+    return layouts.stable_map(state, items.ids, items.hashes(), reduced, setup, lambda: memo.get(
+        "tsne", tkey, lambda: {"value": projection.embed(reduced, method, s.perplexity, s.seed)})["value"],
+        s.grid, method, s.perplexity, s.seed, s.relayout)
 
 
 def _intake(s: Settings, rep: Report, cache: Path) -> tuple[Path, Items]:
@@ -157,7 +203,8 @@ def _metadata(s: Settings, root: Path, items: Items) -> metadata.Joined:
     """Read the CSV and join its rows to the images."""
     table = (metadata.read_table(Path(s.metadata), s.encoding, s.delimiter) if s.metadata
              else metadata.Table([], []))
-    joined = metadata.join(table, items.ids, s.filename_column, s.title, s.url, s.categories, root=root)
+    joined = metadata.join(table, items.ids, s.filename_column, s.title, s.url, s.categories, root=root,
+                           columns=s.columns, private=s.private_columns)
     if s.group_by and s.group_by not in [f["key"] for f in joined.fields]:
         raise UserError(f"--group-by {s.group_by!r} is not a CSV column; the columns are: "
                         f"{', '.join(table.columns) or '(no CSV)'}")
@@ -165,17 +212,16 @@ def _metadata(s: Settings, root: Path, items: Items) -> metadata.Joined:
 
 
 def _features(s: Settings, rep: Report, memo: Memo, root: Path, items: Items, cache: Path,
-              model_key: str, bg: list[int]) -> tuple[Items, np.ndarray, str]:
+              model: Model, bg: list[int]) -> tuple[Items, np.ndarray, str]:
     """One vector per item: the CNN's (cached per image) or the user's --features file.
     Items whose features fail are dropped; the failures are cached with the result."""
-    fkey = key(model_key, items.hashes(), items.ids if s.features else None)
+    fkey = key(model.key, items.hashes(), items.ids if s.features else None)
 
     def compute() -> dict[str, np.ndarray]:
         if s.features:
             feats, failed = features.load_given(Path(s.features), items.ids)
         else:
-            feats, failed = features.extract(root, list(zip(items.ids, items.hashes())), cache, model_key,
-                                             lambda: features.load_extractor(s.model, s.weights), bg, s.batch)
+            feats, failed = features.extract(root, list(zip(items.ids, items.hashes())), cache, model, bg, s.batch)
         return {"features": feats, "failed": np.array(sorted(failed)),
                 "reasons": np.array([failed[r] for r in sorted(failed)])}
 
@@ -214,20 +260,22 @@ def _mosaic(s: Settings, cache: Path, root: Path, cell_files: list[Path], cells:
 
 
 def _publish(s: Settings, rep: Report, collection: site.Collection, pca: dict[str, np.ndarray],
-             tiles_dir: Path, cache: Path, root: Path, bg: list[int]) -> None:
+             tiles_dir: Path, cache: Path, root: Path, bg: list[int], model: Model) -> None:
     """Write the whole site beside the old one, then swap it in."""
     out = Path(s.out)
     with site.staging_dir(out) as staging:
-        if s.image_search and not s.features and image_search.supported(s.model):
+        if s.image_search and model.browser:
             collection.image_search = image_search.export(staging, pca["value"], pca["mean"], pca["components"],
-                                                          s.model, s.weights, bg, cache)
+                                                          model, bg, cache)
         elif s.image_search:
             rep.warnings.append("image search left out: --features vectors come from no model the browser can run"
                                 if s.features else f"image search left out: only the default model "
                                 f"({features.DEFAULT_MODEL}) has a browser export, not --model {s.model}")
         site.write(collection, tiles_dir, staging, s.chunk)
+        rep.iiif = iiif_out.write(staging, collection, s.lang)
         neighbours.export(collection.ids, collection.similar, collection.scores, staging / "data",
                           cache / "exports" / key(s.id, str(root)))
+        rep.compressed = compress.precompress(staging, cache)
         rep.save(staging / "report.json")
         site.publish(staging, out)
 

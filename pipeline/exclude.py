@@ -14,7 +14,9 @@ import numpy as np
 
 from . import UserError
 from .cache import file_digest, read_json, write_json
-from .intake import cell_image, find_images, parallel_map, to_array
+from .decode import DEFAULT_MAX_MEGAPIXELS, cell_image, to_array
+from .intake import find_images
+from .parallel import parallel_map
 from .thumbnails import ThumbSpec, thumbnail_paths
 
 MAX_DISTANCE = 6  # differing bits of 64: re-encoding and resizing stay well under, other pictures far over
@@ -37,8 +39,9 @@ def phash(rgb: np.ndarray) -> int:
     return int("".join("1" if b else "0" for b in bits), 2)
 
 
-def load_unwanted(folder: str | Path, spec: ThumbSpec) -> Unwanted:
-    """Hash every image in the --exclude folder, as a collection cell would be made."""
+def load_unwanted(folder: str | Path, spec: ThumbSpec, max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> Unwanted:
+    """Hash every image in the --exclude folder, as a collection cell would be made (with the
+    collection's limits: an SVG is drawn from its bytes, in a bounded process)."""
     if not Path(folder).is_dir():
         raise UserError(f"--exclude {folder!s}: not a folder (give a folder of images to leave out)")
     found = find_images(folder)
@@ -47,9 +50,10 @@ def load_unwanted(folder: str | Path, spec: ThumbSpec) -> Unwanted:
         path = found.root / rel
         out.digests[file_digest(path)] = rel
         try:
-            out.hashes[rel] = phash(to_array(cell_image(path, spec.cell, spec.fit, list(spec.background))))
+            cell = cell_image(path, spec.cell, spec.fit, list(spec.background), max_megapixels=max_megapixels)
+            out.hashes[rel] = phash(to_array(cell))
         except Exception:
-            pass  # not decodable: it still matches by content hash
+            pass  # not decodable or over a limit: it still matches by content hash
     return out
 
 

@@ -1,10 +1,9 @@
 """Image search: ship the feature model, the PCA and the items' vectors so a browser (or the
 ``search`` CLI) can find the items most like any image, with no server.
 
-The default model (torchvision's MobileNetV2) is written as an ONNX graph straight from its
-state dict: batch norm folded into the convolutions, ReLU6 as Clip(0, 6), and the ImageNet
-mean/std normalisation at the front, so the graph takes raw RGB pixels (0..255, NHWC).
-Weights are stored as float16 (half the download) and cast back to float32 when loaded.
+The default model (torchvision's MobileNetV2) is written as the same ONNX graph the build runs
+(``mobilenet_v2.to_onnx``: raw RGB pixels 0..255, NHWC, in; pooled features out), with its
+weights stored as float16 (half the download) and cast back to float32 when loaded.
 The build's vectors are PCA projections of the features; the browser repeats that projection
 and scores items by cosine similarity against int8 codes with a per-item scale.
 """
@@ -16,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import UserError, features
+from . import UserError
 from .cache import link_or_copy, read_json, write_bytes
+from .model import DEFAULT_MODEL, Model
 
 FOLDER = "data/image-search"             # inside the site
 ORT_DIR = "assets/ort"                   # onnxruntime-web, copied from node_modules
@@ -27,80 +27,11 @@ SCHEMA = 1
 
 # ---- the model as ONNX ---------------------------------------------------------------------
 
-class _Graph:
-    """Collects ONNX nodes and float16 initializers (cast to float32 inside the graph)."""
-
-    def __init__(self, half: bool):
-        self.nodes, self.inits, self.half, self._n = [], [], half, 0
-
-    def name(self, base: str) -> str:
-        self._n += 1
-        return f"{base}_{self._n}"
-
-    def const(self, base: str, value: np.ndarray, exact: bool = False) -> str:
-        from onnx import helper, numpy_helper
-        name = self.name(base)
-        if not self.half or exact:
-            self.inits.append(numpy_helper.from_array(value.astype(np.float32), name))
-            return name
-        self.inits.append(numpy_helper.from_array(value.astype(np.float16), name + "_h"))
-        self.nodes.append(helper.make_node("Cast", [name + "_h"], [name], to=1))  # 1 = FLOAT
-        return name
-
-    def op(self, kind: str, inputs: list[str], **attrs) -> str:
-        from onnx import helper
-        out = self.name(kind.lower())
-        self.nodes.append(helper.make_node(kind, inputs, [out], **attrs))
-        return out
-
-
-def _folded(state: dict[str, np.ndarray], conv: str, bn: str) -> tuple[np.ndarray, np.ndarray]:
-    """Convolution weights with the following batch norm folded in (eval mode, eps 1e-5)."""
-    scale = state[f"{bn}.weight"] / np.sqrt(state[f"{bn}.running_var"] + 1e-5)
-    w = state[f"{conv}.weight"] * scale[:, None, None, None]
-    return w, state[f"{bn}.bias"] - state[f"{bn}.running_mean"] * scale
-
-
-def mobilenet_v2_onnx(state: dict[str, np.ndarray], size: int = 224, half: bool = True):
-    """torchvision MobileNetV2 (pooled 1280-d features) as an ONNX model taking RGB 0..255 NHWC."""
-    from onnx import TensorProto, helper
-    from .mobilenet_v2 import MEAN, STD, ConvBN, blocks
-    g = _Graph(half)
-    zero, six = g.const("zero", np.array(0, np.float32), True), g.const("six", np.array(6, np.float32), True)
-
-    def conv_bn(x: str, spec: ConvBN) -> str:
-        w, b = _folded(state, spec.conv, spec.bn)
-        k = spec.kernel
-        y = g.op("Conv", [x, g.const("w", w), g.const("b", b)], kernel_shape=[k, k],
-                 strides=[spec.stride] * 2, pads=[k // 2] * 4, group=w.shape[0] if spec.depthwise else 1)
-        return g.op("Clip", [y, zero, six]) if spec.relu else y
-
-    x = g.op("Sub", ["pixels", g.const("mean", MEAN, True)])
-    x = g.op("Mul", [x, g.const("inv_std", 1 / STD, True)])
-    x = g.op("Transpose", [x], perm=[0, 3, 1, 2])
-    for convs, residual in blocks():
-        y = x
-        for spec in convs:
-            y = conv_bn(y, spec)
-        x = g.op("Add", [x, y]) if residual else y
-    x = g.op("GlobalAveragePool", [x])
-    g.nodes.append(helper.make_node("Flatten", [x], ["features"], axis=1))
-    graph = helper.make_graph(
-        g.nodes, "mobilenetv2_torchvision_features",
-        [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, ["batch", size, size, 3])],
-        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", 1280])], g.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)],
-                              producer_name="salon")
-    model.ir_version = 8  # readable by onnxruntime >= 1.10 (and every onnxruntime-web in use)
-    return model
-
-
-def model_file(cache: Path, model_key: str, weights: Path) -> Path:
-    """The browser model for ``model_key``, written once into the cache."""
-    path = cache / "image-search" / f"{model_key}-onnx{SCHEMA}.onnx"
+def model_file(cache: Path, model: Model) -> Path:
+    """The browser model (float16 weights) for ``model``, written once into the cache."""
+    path = cache / "image-search" / f"{model.key}-onnx{SCHEMA}.onnx"
     if not path.is_file():
-        from .torch_weights import load_state_dict
-        write_bytes(path, mobilenet_v2_onnx(load_state_dict(weights)).SerializeToString())
+        write_bytes(path, model.onnx(half=True))
     return path
 
 
@@ -125,23 +56,18 @@ def ort_dist() -> Path:
     return PROJECT / "node_modules" / "onnxruntime-web" / "dist"
 
 
-def supported(model: str) -> bool:
-    """Only the default model has a browser export (others would need a Keras-to-ONNX converter)."""
-    return model == features.DEFAULT_MODEL
-
-
 def export(out: Path, reduced: np.ndarray, mean: np.ndarray, components: np.ndarray,
-           model: str, weights: str | None, background: list[int], cache: Path) -> dict:
+           model: Model, background: list[int], cache: Path) -> dict:
     """Write the model, runtime, PCA and vectors into the site folder ``out``; return their
-    description (collection.json's ``image_search``)."""
+    description (collection.json's ``image_search``). Only a ``model.browser`` model has an
+    export (others would need a Keras-to-ONNX converter)."""
     dist = ort_dist()
     if not all((dist / f).is_file() for f in ORT_FILES):
         raise UserError("onnxruntime-web is missing (image search needs it): run `npm install` "
                         "in the project folder, or build with --no-image-search")
-    mkey = features.model_key(model, weights)
     folder = out / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
-    link_or_copy(str(model_file(cache, mkey, features.weights_path(model, weights))), str(folder / "model.onnx"))
+    link_or_copy(str(model_file(cache, model)), str(folder / "model.onnx"))
     (out / ORT_DIR).mkdir(parents=True, exist_ok=True)
     for f in ORT_FILES:
         link_or_copy(str(dist / f), str(out / ORT_DIR / f))
@@ -154,8 +80,8 @@ def export(out: Path, reduced: np.ndarray, mean: np.ndarray, components: np.ndar
     size = lambda rel: (out / rel).stat().st_size  # noqa: E731
     return {
         "schema": SCHEMA,
-        "model": {"file": f"{FOLDER}/model.onnx", "bytes": size(f"{FOLDER}/model.onnx"), "key": mkey,
-                  "input": "pixels", "output": "features", "size": [224, 224], "layout": "NHWC",
+        "model": {"file": f"{FOLDER}/model.onnx", "bytes": size(f"{FOLDER}/model.onnx"), "key": model.key,
+                  "input": "pixels", "output": "features", "size": [model.input_size] * 2, "layout": "NHWC",
                   "pixels": "RGB 0..255, whole image stretched to size, alpha over background",
                   "background": list(background), "dims": d},
         "pca": {"file": f"{FOLDER}/pca.bin", "bytes": size(f"{FOLDER}/pca.bin"), "dims": d, "components": k,
@@ -201,7 +127,7 @@ def load_index(site: Path) -> Index:
     desc = coll.get("image_search")
     if not desc:
         raise UserError(f"{site} was built without image search (--no-image-search, or a --model "
-                        f"other than {features.DEFAULT_MODEL}); rebuild it to search by image")
+                        f"other than {DEFAULT_MODEL}); rebuild it to search by image")
     import onnxruntime
     try:
         session = onnxruntime.InferenceSession(str(site / desc["model"]["file"]), providers=["CPUExecutionProvider"])
@@ -216,10 +142,11 @@ def load_index(site: Path) -> Index:
 
 def pixels(index: Index, path: Path) -> np.ndarray:
     """The query image as the model input: decoded like the build decodes collection images."""
-    from .intake import decode, to_array
+    from .decode import DEFAULT_MAX_MEGAPIXELS, decode, to_array
     w, h = index.desc["model"]["size"]
-    try:
-        return to_array(decode(Path(path), w, h, "force", index.desc["model"]["background"]))
+    try:  # bounded like a collection image; an SVG is drawn from its bytes, reading no other file
+        return to_array(decode(Path(path), w, h, "force", index.desc["model"]["background"],
+                               max_megapixels=DEFAULT_MAX_MEGAPIXELS))
     except Exception as e:
         raise UserError(f"cannot read the query image {path}: {str(e).strip().splitlines()[0][:200]}") from e
 

@@ -1,4 +1,8 @@
-"""torchvision's MobileNetV2, rebuilt in Keras 3 so its ImageNet weights load without torch.
+"""torchvision's MobileNetV2, defined once (``blocks()``) and built two ways from its state dict:
+
+- ``onnx()``: an ONNX graph, run by ONNX Runtime in the build (the default backend: fastest
+  to load and run, see bench/README.md "Inference backends") and by onnxruntime-web in the page.
+- ``build()``: a Keras 3 model, the reference the ONNX graph is tested against.
 
 keras.applications.MobileNetV2 differs from torchvision's (asymmetric "same" padding on
 stride-2 convolutions, batch-norm epsilon 1e-3), so we build the torchvision layout:
@@ -55,6 +59,30 @@ def blocks() -> list[tuple[list[ConvBN], bool]]:
     return out
 
 
+def expected_shapes() -> dict[str, tuple[int, ...]]:
+    """Every tensor the network reads from a state dict, with its shape."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    channels = 3
+    for convs, _ in blocks():
+        for spec in convs:
+            shapes[f"{spec.conv}.weight"] = (spec.filters, 1 if spec.depthwise else channels, spec.kernel, spec.kernel)
+            for k in ("weight", "bias", "running_mean", "running_var"):
+                shapes[f"{spec.bn}.{k}"] = (spec.filters,)
+            channels = spec.filters
+    return shapes
+
+
+def check_state(state: dict[str, np.ndarray]) -> None:
+    """Raise ValueError naming the first tensor the network needs that is missing or misshapen."""
+    for name, shape in expected_shapes().items():
+        if name not in state:
+            raise ValueError(f"tensor {name!r} is missing (not a torchvision MobileNetV2 checkpoint?)")
+        if state[name].shape != shape:
+            raise ValueError(f"tensor {name!r} has shape {state[name].shape}, MobileNetV2 needs {shape}")
+        if not np.isfinite(state[name]).all():
+            raise ValueError(f"tensor {name!r} has NaN or infinite values")
+
+
 def build(state: dict[str, np.ndarray] | None = None, size: int = 224):
     """Return a Keras model mapping normalised RGB to 1280-d pooled features.
 
@@ -92,6 +120,82 @@ def build(state: dict[str, np.ndarray] | None = None, size: int = 224):
             else:  # torch (out, in, kh, kw) -> keras (kh, kw, in, out)
                 w = state[f"{prefix}.weight"].transpose(2, 3, 1, 0)
                 layer.set_weights([w.transpose(0, 1, 3, 2) if kind == "dw" else w])
+    return model
+
+
+# ---- the same network as ONNX ---------------------------------------------------------------
+
+class _Graph:
+    """Collects ONNX nodes and float16 initializers (cast to float32 inside the graph)."""
+
+    def __init__(self, half: bool):
+        self.nodes: list = []   # onnx NodeProto
+        self.inits: list = []   # onnx TensorProto
+        self.half, self._n = half, 0
+
+    def name(self, base: str) -> str:
+        self._n += 1
+        return f"{base}_{self._n}"
+
+    def const(self, base: str, value: np.ndarray, exact: bool = False) -> str:
+        from onnx import helper, numpy_helper
+        name = self.name(base)
+        if not self.half or exact:
+            self.inits.append(numpy_helper.from_array(value.astype(np.float32), name))
+            return name
+        self.inits.append(numpy_helper.from_array(value.astype(np.float16), name + "_h"))
+        self.nodes.append(helper.make_node("Cast", [name + "_h"], [name], to=1))  # 1 = FLOAT
+        return name
+
+    def op(self, kind: str, inputs: list[str], **attrs) -> str:
+        from onnx import helper
+        out = self.name(kind.lower())
+        self.nodes.append(helper.make_node(kind, inputs, [out], **attrs))
+        return out
+
+
+def _folded(state: dict[str, np.ndarray], conv: str, bn: str) -> tuple[np.ndarray, np.ndarray]:
+    """Convolution weights with the following batch norm folded in (eval mode, eps 1e-5)."""
+    scale = state[f"{bn}.weight"] / np.sqrt(state[f"{bn}.running_var"] + 1e-5)
+    w = state[f"{conv}.weight"] * scale[:, None, None, None]
+    return w, state[f"{bn}.bias"] - state[f"{bn}.running_mean"] * scale
+
+
+def to_onnx(state: dict[str, np.ndarray], size: int = 224, half: bool = False):
+    """The network (pooled 1280-d features) as an ONNX model taking RGB 0..255 NHWC.
+
+    Batch norm is folded into the convolutions, ReLU6 is Clip(0, 6) and the ImageNet
+    normalisation comes first. ``half`` stores the weights as float16 (half the download for
+    the browser), cast back to float32 inside the graph; the build runs the float32 graph.
+    """
+    from onnx import TensorProto, helper
+    g = _Graph(half)
+    zero, six = g.const("zero", np.array(0, np.float32), True), g.const("six", np.array(6, np.float32), True)
+
+    def conv_bn(x: str, spec: ConvBN) -> str:
+        w, b = _folded(state, spec.conv, spec.bn)
+        k = spec.kernel
+        y = g.op("Conv", [x, g.const("w", w), g.const("b", b)], kernel_shape=[k, k],
+                 strides=[spec.stride] * 2, pads=[k // 2] * 4, group=w.shape[0] if spec.depthwise else 1)
+        return g.op("Clip", [y, zero, six]) if spec.relu else y
+
+    x = g.op("Sub", ["pixels", g.const("mean", MEAN, True)])
+    x = g.op("Mul", [x, g.const("inv_std", 1 / STD, True)])
+    x = g.op("Transpose", [x], perm=[0, 3, 1, 2])
+    for convs, residual in blocks():
+        y = x
+        for spec in convs:
+            y = conv_bn(y, spec)
+        x = g.op("Add", [x, y]) if residual else y
+    x = g.op("GlobalAveragePool", [x])
+    g.nodes.append(helper.make_node("Flatten", [x], ["features"], axis=1))
+    graph = helper.make_graph(
+        g.nodes, "mobilenetv2_torchvision_features",
+        [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, ["batch", size, size, 3])],
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", 1280])], g.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)],
+                              producer_name="salon")
+    model.ir_version = 8  # readable by onnxruntime >= 1.10 (and every onnxruntime-web in use)
     return model
 
 

@@ -14,7 +14,9 @@ import math
 import os
 import shutil
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from itertools import islice
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -23,6 +25,7 @@ from tqdm import tqdm
 
 BLOCK_LEVELS = 3          # k: levels cut inside each block (block = tile * 8 px)
 POOL_MIN_BLOCKS = 16      # fewer blocks than this (~4,000 items of 128 px) are cut in this process
+READ_THREADS = 8          # cell files read at once per block worker
 
 
 @dataclass(frozen=True)
@@ -35,8 +38,8 @@ class TileSpec:
 
 @dataclass(frozen=True)
 class _Job:
-    """What every worker needs, sent once per worker."""
-    cells: list            # row-major cell file paths (str) or None
+    """What every worker needs, sent once per worker (the cells go with each block: at a million
+    items the whole list, sent to every worker, would cost each one ~150 MB)."""
     cols: int
     rows: int
     cell: tuple[int, int]
@@ -55,22 +58,35 @@ def _init(job: _Job | None) -> None:
     _JOB = job
 
 
-def _paste(job: _Job, x0: int, y0: int, x1: int, y1: int):
-    """The mosaic's pixels [y0:y1, x0:x1] as a Pillow image, from the cell files that overlap them."""
+def _read(path: str | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None  # an unreadable cell shows the background
+
+
+def _paste(job: _Job, cells: list[tuple[int, int, str | None]], x0: int, y0: int, x1: int, y1: int):
+    """The mosaic's pixels [y0:y1, x0:x1] as a Pillow image, from the cells ``(row, col, path)``
+    that overlap them. The files are read on a few threads: a cold or busy disk then serves
+    several reads at once instead of one per process (decoding stays in order, here)."""
+    import io
+
     from PIL import Image
     cw, ch = job.cell
     out = Image.new("RGB", (x1 - x0, y1 - y0), job.background)
-    for r in range(y0 // ch, min(job.rows, (y1 - 1) // ch + 1)):
-        for c in range(x0 // cw, min(job.cols, (x1 - 1) // cw + 1)):
-            path = job.cells[r * job.cols + c]
-            if path is None:
+    with ThreadPoolExecutor(READ_THREADS) as pool:
+        for (r, c, _), data in zip(cells, pool.map(_read, [p for _, _, p in cells])):
+            if data is None:
                 continue
             try:
-                with Image.open(path) as im:
+                with Image.open(io.BytesIO(data)) as im:
                     if im.size == (cw, ch):
                         out.paste(im.convert("RGB"), (c * cw - x0, r * ch - y0))  # clipped by Pillow
             except (OSError, ValueError, SyntaxError):
-                continue  # an unreadable cell shows the background
+                continue  # an undecodable cell shows the background
     return out
 
 
@@ -89,19 +105,19 @@ def _cut(im, ox: int, oy: int, level: int, width: int, height: int,
                 folder / str(level) / f"{c}_{r}.{spec.format}", fmt, **opts)
 
 
-def _block(pos: tuple[int, int]):
+def _block(task: tuple[int, int, list[tuple[int, int, str | None]]]):
     """Cut levels top .. top-k of one block; return its core at level top-k (a Pillow image).
 
     Pillow's reduce(2) averages each 2x2 box, rounding half up; at an odd edge it averages the
     pixels that exist, as halving the whole image would.
     """
     job = _JOB
-    bx, by = pos
+    assert job is not None
+    bx, by, cells = task
+    x0, y0, x1, y1 = _extent(job, bx, by)
     t, k = job.tiles.size, job.k
-    span, margin = t << k, job.tiles.overlap << k
     width, height = job.cols * job.cell[0], job.rows * job.cell[1]
-    x0, y0 = max(bx * span - margin, 0), max(by * span - margin, 0)
-    im = _paste(job, x0, y0, min((bx + 1) * span + margin, width), min((by + 1) * span + margin, height))
+    im = _paste(job, cells, x0, y0, x1, y1)
     for j in range(k + 1):
         if j:
             im = im.reduce(2)
@@ -112,6 +128,23 @@ def _block(pos: tuple[int, int]):
         _cut(im, x0 >> j, y0 >> j, job.top - j, w, h, tx, ty, job.tiles, Path(job.folder))
     cx, cy = (bx * t) - (x0 >> k), (by * t) - (y0 >> k)
     return bx, by, im.crop((cx, cy, min(cx + t, im.width), min(cy + t, im.height)))
+
+
+def _extent(job: _Job, bx: int, by: int) -> tuple[int, int, int, int]:
+    """The mosaic pixels block (bx, by) pastes: its span plus the overlap margin, clipped."""
+    span, margin = job.tiles.size << job.k, job.tiles.overlap << job.k
+    width, height = job.cols * job.cell[0], job.rows * job.cell[1]
+    return (max(bx * span - margin, 0), max(by * span - margin, 0),
+            min((bx + 1) * span + margin, width), min((by + 1) * span + margin, height))
+
+
+def _block_cells(job: _Job, cells: list[str | None], bx: int, by: int) -> list[tuple[int, int, str | None]]:
+    """(row, col, path) of every cell overlapping block (bx, by), row-major."""
+    cw, ch = job.cell
+    x0, y0, x1, y1 = _extent(job, bx, by)
+    return [(r, c, cells[r * job.cols + c])
+            for r in range(y0 // ch, min(job.rows, (y1 - 1) // ch + 1))
+            for c in range(x0 // cw, min(job.cols, (x1 - 1) // cw + 1)) if cells[r * job.cols + c] is not None]
 
 
 def _dzi(tiles: TileSpec, width: int, height: int) -> str:
@@ -138,12 +171,12 @@ def build(cells: list[Path | None], cols: int, rows: int, cell: tuple[int, int],
     work.chmod(0o755)  # mkdtemp makes it private; the site's web server must read the tiles
     try:
         folder = work / f"{name}_files"
-        job = _Job([str(p) if p else None for p in cells] + [None] * (cols * rows - len(cells)),
-                   cols, rows, tuple(cell), tuple(background), tiles, top, k, str(folder))
+        job = _Job(cols, rows, tuple(cell), tuple(background), tiles, top, k, str(folder))
+        paths = [str(p) if p else None for p in cells] + [None] * (cols * rows - len(cells))
         span = tiles.size << k
         blocks = [(bx, by) for by in range(math.ceil(height / span)) for bx in range(math.ceil(width / span))]
         small = Image.new("RGB", (math.ceil(width / (1 << k)), math.ceil(height / (1 << k))))
-        for bx, by, core in _run_blocks(job, blocks, workers):
+        for bx, by, core in _run_blocks(job, paths, blocks, workers):
             small.paste(core, (bx * tiles.size, by * tiles.size))
         for level in range(top - k - 1, -1, -1):  # the small levels, from the joined cores
             small = small.reduce(2)
@@ -159,8 +192,9 @@ def build(cells: list[Path | None], cols: int, rows: int, cell: tuple[int, int],
     return out_dir / f"{name}.dzi"
 
 
-def _run_blocks(job: _Job, blocks: list[tuple[int, int]], workers: int | None):
-    """Cut every block; on a process pool (Pillow's codecs hold the GIL) unless there are few."""
+def _run_blocks(job: _Job, paths: list[str | None], blocks: list[tuple[int, int]], workers: int | None):
+    """Cut every block; on a process pool (Pillow's codecs hold the GIL) unless there are few.
+    Each block's cell list is made as it is sent, so only a window of them exists at a time."""
     workers = min(workers or os.cpu_count() or 1, len(blocks))
     if len(blocks) < POOL_MIN_BLOCKS:  # starting processes costs more than a few blocks take
         workers = 1
@@ -168,16 +202,19 @@ def _run_blocks(job: _Job, blocks: list[tuple[int, int]], workers: int | None):
     try:
         if workers <= 1:
             _init(job)
-            for b in blocks:
-                yield _block(b)
+            for bx, by in blocks:
+                yield _block((bx, by, _block_cells(job, paths, bx, by)))
                 bar.update()
             _init(None)
             return
         # spawn, not fork: the parent may hold TensorFlow's threads
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init,
                                  initargs=(job,)) as pool:
-            for result in pool.map(_block, blocks):
-                yield result
+            tasks = ((bx, by, _block_cells(job, paths, bx, by)) for bx, by in blocks)
+            running = deque(pool.submit(_block, t) for t in islice(tasks, 4 * workers))
+            while running:
+                yield running.popleft().result()
+                running.extend(pool.submit(_block, t) for t in islice(tasks, 1))
                 bar.update()
     finally:
         bar.close()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
+import json
 import os
 import shutil
 from pathlib import Path
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .cache import link_or_copy, write_bytes, write_json
+from .cache import atomic_path, link_or_copy
 
 
 EXACT_LIMIT = 20_000  # above this, exact search costs minutes (O(N^2) dot products); use Annoy
@@ -124,13 +124,16 @@ def export(ids: list[str], idx: np.ndarray, score: np.ndarray, folder: Path, cac
         for n in names:
             link_or_copy(made / n, folder / n)
         return
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["id", "rank", "neighbour_id", "score"])
-    table: dict[str, list] = {}
-    for i, name in enumerate(ids):
-        pairs = [(ids[j], round(float(s), 4)) for j, s in zip(idx[i], score[i]) if j >= 0]
-        table[name] = pairs
-        w.writerows((name, r + 1, j, s) for r, (j, s) in enumerate(pairs))
-    write_bytes(folder / "neighbours.csv", buf.getvalue().encode("utf-8"))
-    write_json(folder / "neighbours.json", table)
+    folder.mkdir(parents=True, exist_ok=True)
+    # streamed row by row: at 1,000,000 items a dict of every pair would take gigabytes
+    with atomic_path(folder / "neighbours.csv") as csv_tmp, atomic_path(folder / "neighbours.json") as json_tmp, \
+            open(csv_tmp, "w", encoding="utf-8", newline="") as fc, open(json_tmp, "w", encoding="utf-8") as fj:
+        w = csv.writer(fc, lineterminator="\n")
+        w.writerow(["id", "rank", "neighbour_id", "score"])
+        fj.write("{")
+        for i, name in enumerate(ids):
+            pairs = [(ids[j], round(float(s), 4)) for j, s in zip(idx[i], score[i]) if j >= 0]
+            w.writerows((name, r + 1, j, s) for r, (j, s) in enumerate(pairs))
+            fj.write(("," if i else "") + json.dumps(name, ensure_ascii=False) + ":"
+                     + json.dumps(pairs, ensure_ascii=False, separators=(",", ":")))
+        fj.write("}")

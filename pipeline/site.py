@@ -1,6 +1,9 @@
 """Site: render the viewer and write the collection's data files into a site folder."""
 from __future__ import annotations
 
+import glob
+import itertools
+import json
 import os
 import shutil
 import unicodedata
@@ -11,13 +14,16 @@ from typing import Iterator
 
 import numpy as np
 
-from . import UserError
+from . import UserError, __version__, regions, textindex
 from .cache import link_or_copy, write_bytes, write_json
-from .metadata import Record, year_of
+from .dates import year_range
+from .metadata import Record
+from .rules import FOLD_MAP
 
 PROJECT = Path(__file__).resolve().parent.parent
 TEMPLATES = PROJECT / "templates"
 OPENSEADRAGON = PROJECT / "node_modules" / "openseadragon" / "build" / "openseadragon"
+MINISEARCH = PROJECT / "node_modules" / "minisearch"  # text search (assets/js/textsearch.js)
 
 
 @dataclass
@@ -40,12 +46,17 @@ class Collection:
     rows: int
     cell: tuple[int, int]
     image_search: dict | None = None  # the exported files' description (pipeline/image_search.py)
+    projection: str = "tsne"        # what made xy: tsne | umap
+    layouts: dict | None = None     # timeline, geo, custom layouts (pipeline/layouts.py)
+    iiif: dict | None = None          # {"site": for collection.json, "items": one dict per item} (pipeline/iiif_out.py)
+    regions: dict | None = None       # named regions of the map (pipeline/regions.py)
 
 
 def fold(text: str) -> str:
-    """Lower-case and strip accents, so search is case- and accent-insensitive."""
-    nfkd = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in nfkd if not unicodedata.combining(c))
+    """Search folding, the rule in rules.json that the page applies to queries too: NFKD,
+    lower-case, the special letters mapped (ß -> ss, ł -> l, ...), every combining mark removed."""
+    lowered = unicodedata.normalize("NFKD", text).lower().translate(FOLD_MAP)
+    return "".join(c for c in lowered if not unicodedata.category(c).startswith("M"))
 
 
 def link_tree(src: Path, dst: Path) -> None:
@@ -61,15 +72,18 @@ def _thumb_name(preview: Path) -> str:
 
 def collection_json(c: Collection, chunk: int) -> dict:
     n = len(c.ids)
-    facets, years = {}, {}
+    facets, years, year_ranges = {}, {}, {}
     for f_i, f in enumerate(c.fields):
         vals = [r.values[f_i] if f_i < len(r.values) else "" for r in c.records]
         if f["kind"] == "category":
             values = sorted({v for v in vals if v})
             code = {v: i for i, v in enumerate(values)}
             facets[f["key"]] = {"values": values, "codes": [code.get(v, -1) for v in vals]}
-        elif f["kind"] == "year":
-            years[f["key"]] = [year_of(v) for v in vals]
+        elif f["kind"] == "year":  # one parse (pipeline/dates.py) for the filter, the timeline and the panel
+            ranges = [year_range(v) for v in vals]
+            years[f["key"]] = [r.year if r else None for r in ranges]
+            year_ranges[f["key"]] = {str(i): [r.earliest, r.latest] for i, r in enumerate(ranges)
+                                     if r and r.earliest != r.latest}
     return {
         "schema": 1, "id": c.id, "title": c.title, "description": c.description,
         "credit": c.credit, "credit_url": c.credit_url, "count": n,
@@ -78,14 +92,18 @@ def collection_json(c: Collection, chunk: int) -> dict:
         "items": {"cell": [int(v) for v in c.cells],
                   "title": [r.title for r in c.records],
                   "xy": [round(float(v), 4) for v in c.xy.reshape(-1)]},
-        "facets": facets, "years": years, "search": "data/search.json", "image_search": c.image_search,
+        "facets": facets, "years": years, "year_ranges": year_ranges, "projection": c.projection,
+        "layouts": c.layouts or {}, "search": "data/search.json", "image_search": c.image_search,
+        "text_index": textindex.FILE, "regions": regions.FILE if c.regions else None,
+        "iiif": c.iiif["site"] if c.iiif else None,
     }
 
 
 def item_json(c: Collection, i: int) -> dict:
     return {"id": c.ids[i], "url": c.records[i].url, "thumb": _thumb_name(c.previews[i]),
             "values": c.records[i].values,
-            "similar": [[int(j), round(float(s), 3)] for j, s in zip(c.similar[i], c.scores[i]) if j >= 0]}
+            "similar": [[int(j), round(float(s), 3)] for j, s in zip(c.similar[i], c.scores[i]) if j >= 0],
+            **(c.iiif["items"][i] if c.iiif else {})}
 
 
 def search_text(c: Collection) -> list[str]:
@@ -97,8 +115,8 @@ def search_text(c: Collection) -> list[str]:
 def write(c: Collection, tiles_dir: Path, out: Path, chunk: int = 1000) -> None:
     """Write the complete site into ``out`` (an empty or missing folder)."""
     import jinja2
-    if not OPENSEADRAGON.is_dir():
-        raise UserError("OpenSeadragon is missing: run `npm install` in the project folder")
+    if not OPENSEADRAGON.is_dir() or not (MINISEARCH / "dist" / "es" / "index.js").is_file():
+        raise UserError("OpenSeadragon or MiniSearch is missing: run `npm install` in the project folder")
     out.mkdir(parents=True, exist_ok=True)
     link_tree(tiles_dir, out / "tiles")
     (out / "thumbs").mkdir(exist_ok=True)
@@ -107,9 +125,15 @@ def write(c: Collection, tiles_dir: Path, out: Path, chunk: int = 1000) -> None:
     shutil.copytree(TEMPLATES / "assets", out / "assets", dirs_exist_ok=True)
     shutil.copytree(OPENSEADRAGON, out / "assets" / "openseadragon", dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("*.map", "openseadragon.js"))
+    (out / "assets" / "minisearch").mkdir(exist_ok=True)
+    for src, name in ((MINISEARCH / "dist" / "es" / "index.js", "index.js"), (MINISEARCH / "LICENSE.txt", "LICENSE.txt")):
+        shutil.copyfile(src, out / "assets" / "minisearch" / name)
     data = out / "data"
     write_json(data / "collection.json", collection_json(c, chunk))
     write_json(data / "search.json", search_text(c))
+    textindex.write(out, c.fields, c.records)
+    if c.regions:
+        regions.write(out, c.regions)
     for k, start in enumerate(range(0, len(c.ids), chunk)):
         items = [item_json(c, i) for i in range(start, min(start + chunk, len(c.ids)))]
         write_json(data / "items" / f"{k}.json", {"start": start, "items": items})
@@ -122,29 +146,142 @@ def write(c: Collection, tiles_dir: Path, out: Path, chunk: int = 1000) -> None:
     write_bytes(out / "index.html", html.encode("utf-8"))
 
 
+# --- Output safety: Salon replaces only a folder it made itself (see docs/threat-model.md) ---
+
+MARKER = ".salon-site"  # in every site Salon writes: what proves Salon may replace the folder
+
+
+def write_marker(folder: Path) -> None:
+    """Mark ``folder`` as a site Salon made (deterministic: no time, no pid)."""
+    write_json(folder / MARKER, {"tool": "salon", "version": __version__,
+                                 "note": "written by Salon; a later build may replace this folder"})
+
+
+def is_salon_site(folder: Path) -> bool:
+    """True when ``folder`` holds the marker of a site Salon built."""
+    marker = folder / MARKER
+    try:
+        if marker.is_symlink() or not marker.is_file():
+            return False
+        return json.loads(marker.read_bytes()[:4096]).get("tool") == "salon"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def split_images(images: str) -> tuple[Path, str]:
+    """--images as (folder, glob pattern below it): a folder and "", or a glob's fixed leading part and the rest."""
+    if os.path.isdir(images):
+        return Path(os.path.realpath(images)), ""
+    parts = Path(images).parts
+    fixed = list(itertools.takewhile(lambda part: glob.escape(part) == part, parts))
+    return Path(os.path.realpath(Path(*fixed) if fixed else ".")), "/".join(parts[len(fixed):])
+
+
+def input_folder(images: str) -> Path:
+    """The folder named by --images (for a glob, its fixed leading part)."""
+    return split_images(images)[0]
+
+
+_CACHE = "the cache folder"  # the one guarded folder --out may not even lie inside: the cache prunes itself
+
+
+def check_output(out: Path, images: str, cache: Path, inputs: dict[str, str | None]) -> None:
+    """Refuse, before any work, an --out that publishing would wrongly replace: one that is or
+    holds what the build reads (``inputs``: label -> path), the current or home folder, or that
+    lies inside the cache; or a folder with content Salon did not write."""
+    target = Path(os.path.realpath(out))
+    guarded = [("the root of the file system", target.anchor), ("the current folder", os.getcwd()),
+               ("your home folder", str(Path.home())), ("the image folder", str(input_folder(images))),
+               *inputs.items(), (_CACHE, str(cache))]
+    problems: list[tuple[int, str]] = []
+    for label, path in guarded:
+        if not path or not (os.path.exists(path) or label == _CACHE):  # the cache may come later
+            continue
+        real = Path(os.path.realpath(path))
+        if real == target:
+            problems.append((0, f"is {label}"))
+        elif real.is_relative_to(target):
+            problems.append((1, f"contains {label} ({real})"))
+        elif label == _CACHE and target.is_relative_to(real):
+            problems.append((2, f"is inside {label} ({real})"))
+    if problems:
+        raise UserError(f"--out {out} {min(problems, key=lambda p: p[0])[1]}. Salon replaces the whole --out folder, so it "
+                        f"must be a new or empty folder, or a site Salon built: choose another, e.g. --out site")
+    check_replaceable(out)
+
+
+def check_replaceable(out: Path) -> None:
+    """Refuse to replace ``out`` unless it is missing, empty or a site Salon built."""
+    if out.is_symlink():
+        raise UserError(f"--out {out} is a symbolic link: give the folder itself (Salon replaces it whole)")
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise UserError(f"--out {out} is a file, not a folder: choose a new or empty folder")
+    try:
+        empty = _empty(out)
+    except OSError as e:
+        raise UserError(f"--out {out}: cannot read the folder ({e.strerror})") from None
+    if not empty and not is_salon_site(out):
+        raise UserError(f"--out {out} holds files Salon did not write (it has no {MARKER} file from an "
+                        f"earlier build), and publishing replaces the whole folder, so Salon refuses. Choose "
+                        f"a new or empty folder, or a site Salon built (a site from a Salon version without "
+                        f"the marker: delete it yourself first).")
+
+
+def _ours(folder: Path) -> bool:
+    """A leftover Salon can prove it made: a real folder holding the marker, or an empty one."""
+    try:
+        return not folder.is_symlink() and folder.is_dir() and (is_salon_site(folder) or _empty(folder))
+    except OSError:
+        return False
+
+
+def _empty(folder: Path) -> bool:
+    with os.scandir(folder) as entries:
+        return next(entries, None) is None
+
+
+def _remove(folder: Path) -> None:
+    """Delete a folder that ``_ours`` accepted."""
+    if is_salon_site(folder):
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        os.rmdir(folder)  # empty: fails harmlessly if something appeared in it since
+
+
 @contextmanager
 def staging_dir(out: Path) -> Iterator[Path]:
-    """A fresh sibling folder to build the site in; removed if the build fails there."""
+    """A fresh sibling folder, marked as Salon's, to build the site in; removed unless published."""
     _clean_stale(out)
     staging = out.with_name(f".{out.name}.building-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
+    if staging.exists() or staging.is_symlink():
+        if not _ours(staging):
+            raise UserError(f"{staging} is in the way and Salon did not make it: move it away")
+        _remove(staging)
+    staging.mkdir(parents=True)
     try:
+        write_marker(staging)  # first, so a killed build's leftover is provably ours
         yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    finally:
+        if _ours(staging):  # still there: the build failed before publishing it
+            _remove(staging)
 
 
 def _clean_stale(out: Path) -> None:
-    """Remove what killed builds left beside ``out``; if one died mid-swap, put the old site back."""
-    for p in sorted(out.parent.glob(f".{out.name}.*-*")):
+    """Remove what killed builds left beside ``out``; if one died mid-swap, put the old site back.
+    Only folders Salon can prove it made (marker or empty) are touched, never a user's look-alike."""
+    for p in sorted(out.parent.glob(f".{glob.escape(out.name)}.*-*")):
         kind, _, pid = p.name[len(out.name) + 2:].rpartition("-")
-        if kind not in ("building", "old") or not pid.isdigit() or _alive(int(pid)):
+        if kind not in ("building", "old") or not pid.isdigit() or _alive(int(pid)) or not _ours(p):
             continue
-        if kind == "old" and not out.exists():
+        if kind == "old" and not out.exists() and not out.is_symlink():
             p.rename(out)
         else:
-            shutil.rmtree(p, ignore_errors=True)
+            try:
+                _remove(p)
+            except OSError:
+                pass  # not empty any more: left alone
 
 
 def _alive(pid: int) -> bool:
@@ -161,7 +298,9 @@ def _alive(pid: int) -> bool:
 
 def publish(staging: Path, out: Path) -> None:
     """Replace ``out`` with the finished ``staging`` folder by two renames, so a visitor sees
-    the old site or the new one, never a mix; if the second rename fails, the old comes back."""
+    the old site or the new one, never a mix; if the second rename fails, the old comes back.
+    ``out`` is checked again here: files put there during the build are never deleted."""
+    check_replaceable(out)
     old = out.with_name(f".{out.name}.old-{os.getpid()}")
     if out.exists():
         out.rename(old)
@@ -171,4 +310,5 @@ def publish(staging: Path, out: Path) -> None:
         if old.exists():
             old.rename(out)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    if _ours(old):
+        _remove(old)

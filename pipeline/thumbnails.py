@@ -3,7 +3,8 @@
 Damaged files: a strict decode first; if libvips reports damage (a truncated JPEG, say), the
 file is decoded again leniently and included with a warning when some picture came out, or
 skipped when nothing did. The outcome of a failed or damaged file is cached by content hash
-(and libvips version), so a rerun does not decode it again.
+(and libvips version), so a rerun does not decode it again. Any failure while inspecting or
+decoding one file skips that file; files over a fixed limit of decode.py are refused at once.
 """
 from __future__ import annotations
 
@@ -16,12 +17,12 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .cache import atomic_path, read_json, write_json
-from .intake import cell_image, decode, parallel_map, size_refusal
+from .decode import DECODER_VERSION, DEFAULT_MAX_MEGAPIXELS, Refused, cell_image, decode, size_refusal
+from .parallel import parallel_map
 from .report import disk_problem
 
 _ALONE = threading.Lock()
 _LOST = "the decoder gave no reason"
-DEFAULT_MAX_MEGAPIXELS = 1000.0  # 1 gigapixel: posters scanned at 600 dpi pass, bombs do not
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,8 @@ class ThumbSpec:
 
     @property
     def folder(self) -> str:
-        return f"{self.cell[0]}x{self.cell[1]}-{self.fit}-{self.preview}-" + "".join(f"{c:02x}" for c in self.background)
+        bg = "".join(f"{c:02x}" for c in self.background)
+        return f"{self.cell[0]}x{self.cell[1]}-{self.fit}-{self.preview}-{bg}-d{DECODER_VERSION}"
 
 
 @dataclass
@@ -68,6 +70,15 @@ def _write(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str, fail
 
 def _decode_outcome(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str) -> dict:
     """Decode strictly, then leniently: {} when clean, else {'error'|'warning': text}."""
+    try:
+        return _try_decode(root, cache, spec, rel, digest)
+    except Refused as e:  # over a fixed limit: final, no lenient retry
+        return {"error": str(e)}
+    except Exception as e:  # whatever inspecting the file raised: this file only
+        return {"error": _reason(_not_disk(e))}
+
+
+def _try_decode(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str) -> dict:
     if (root / rel).stat().st_size == 0:
         return {"error": "empty file (0 bytes)"}
     damage = _attempt(root, cache, spec, rel, digest, "error")
@@ -92,6 +103,8 @@ def _attempt(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str, fa
             with alone:
                 _write(root, cache, spec, rel, digest, fail_on)
             return None
+        except Refused:
+            raise
         except Exception as e:
             reason = _reason(_not_disk(e))
             if not reason.endswith(_LOST):
@@ -141,7 +154,7 @@ def _not_disk(e: Exception) -> Exception:
 
 def _reason(e: Exception) -> str:
     text = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
-    if any("is not a known file format" in line for line in text):
+    if any(("not a known file format" in line or "not in a known format" in line) for line in text):
         return "not an image: the content is in no format libvips or Pillow can read"
     detail = next((line for line in text if not line.startswith(("unable to call", "VipsForeignLoad:"))),
                   None)

@@ -8,10 +8,11 @@ import signal
 import socket
 import subprocess
 import time
-import unicodedata
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+
+from pipeline.site import fold  # noqa: F401  (the build's search folding, for the tests' expectations)
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -42,7 +43,7 @@ def serve(site: Path) -> Iterator[str]:
                 break
             except OSError:
                 if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("http-server did not start")
+                    raise RuntimeError("http-server did not start") from None
                 time.sleep(0.1)
         yield f"http://127.0.0.1:{port}/"
     finally:
@@ -81,10 +82,15 @@ def open_site(page, base: str, hash_: str = "", settle: bool = True) -> None:
         wait_settled(page)
 
 
-def wait_settled(page, timeout: float = 20_000) -> None:
-    """Until the view stops moving and its tiles are loaded (OpenSeadragon fully loaded)."""
-    page.wait_for_timeout(50)
-    page.wait_for_function("() => window.salon && window.salon.settled()", timeout=timeout, polling=100)
+def wait_settled(page, timeout: float = 30_000) -> None:
+    """Until the view stops moving and what it shows is loaded. The page counts a move asked for
+    the next frame as unsettled too, so this never returns before a flight has begun."""
+    page.wait_for_function("() => window.salon && window.salon.settled()", timeout=timeout, polling=50)
+
+
+def wait_search_index(page) -> None:
+    """Until the full-text index is in (before it, search covers titles only)."""
+    page.wait_for_selector("body[data-search-index=ready]", state="attached", timeout=30_000)
 
 
 def shot(page, name: str) -> Path:
@@ -92,12 +98,6 @@ def shot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path))
     return path
-
-
-def fold(text: str) -> str:
-    """The build's search folding: case-folded, accents removed."""
-    nfkd = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in nfkd if not unicodedata.combining(c))
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

@@ -1,5 +1,12 @@
-"""Messy CSVs: encodings, delimiters, quoting, bad columns, and file names that try to escape."""
+"""Messy CSVs: encodings, delimiters, quoting, bad columns, file names that try to escape, and
+columns that must not be published."""
+import subprocess
+import sys
+
+import numpy as np
 import pytest
+from conftest import ROOT
+from PIL import Image
 
 from pipeline import UserError
 from pipeline.metadata import join, read_table
@@ -106,3 +113,68 @@ def test_header_only_csv_keeps_its_delimiter(tmp_path):
     t = read_table(write(tmp_path, "filename;title\n"))
     assert t.columns == ["filename", "title"] and t.rows == []
     assert join(t, ["a.jpg"]).images_without_row == ["a.jpg"]
+
+
+PRIVATE_CSV = [["filename", "title", "Year", "donor_email", "internal_notes", "internal_ref", "place"],
+               ["p0.png", "Harbour", "1901", "jane.donor@example.org", "cracked frame QX7", "REF-991", "Kiel"],
+               ["p1.png", "Market", "1902", "john.giver@example.net", "ask Mara before use QX8", "REF-992", "Kiel"],
+               ["p2.png", "Bridge", "1903", "pat.patron@example.com", "restitution claim QX9", "REF-993", "Bonn"],
+               ["missing.png", "Ghost", "1904", "ghost.donor@example.org", "lost in 1990 QX0", "REF-994", "Bonn"]]
+
+
+def test_columns_and_private_columns_choose_the_fields(tmp_path):
+    t = read_table(write(tmp_path, as_csv(PRIVATE_CSV)))
+    images = ["p0.png", "p1.png", "p2.png"]
+    keys = lambda **kw: [f["key"] for f in join(t, images, **kw).fields]  # noqa: E731
+    assert keys() == ["Year", "donor_email", "internal_notes", "internal_ref", "place"]
+    assert keys(private=["INTERNAL_*", "donor_email"]) == ["Year", "place"]  # patterns, any case
+    assert keys(columns=["year", "place", "internal_*"], private=["internal_notes"]) == ["Year", "internal_ref", "place"]
+    assert keys(columns=[]) == []
+    # -title and -url may use a column left out of --columns, never a private one
+    j = join(t, images, columns=["place"], title="{title} ({Year})", url="https://x.org/{internal_ref}")
+    assert j.records["p0.png"].title == "Harbour (1901)" and j.records["p0.png"].url == "https://x.org/REF-991"
+    with pytest.raises(UserError, match=r"-url 'https://x.org/\{internal_ref\}' uses the private column"):
+        join(t, images, url="https://x.org/{internal_ref}", private=["internal_*"])
+    with pytest.raises(UserError, match="-title 'donor_email' uses the private column"):
+        join(t, images, title="donor_email", private=["donor_email"])
+    with pytest.raises(UserError, match="--categories names the private column"):
+        join(t, images, categories=["place"], private=["place"])
+    with pytest.raises(UserError, match="file-name column"):
+        join(t, images, private=["file*"])
+    # a misspelt name would publish what was meant to stay private: refused; a pattern may match nothing
+    with pytest.raises(UserError, match=r"--private-columns names 'donor_mail', which is no column.*'donor_email'"):
+        join(t, images, private=["donor_mail"])
+    assert keys(private=["secret_*", "donor_email", "internal_*"]) == ["Year", "place"]
+    # a private title column is not the default title
+    assert join(t, images, private=["title"]).records["p0.png"].title == "p0"
+
+
+def test_private_columns_reach_no_file_of_the_site(tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    names = ["p0.png", "p1.png", "p2.png", "p3.png"]
+    for i, name in enumerate(names):
+        Image.new("RGB", (24, 24), (60 * i, 120, 255 - 60 * i)).save(images / name)
+    np.savez(tmp_path / "f.npz", ids=np.array(names), features=np.random.default_rng(0).normal(size=(4, 8)))
+    csv_path = write(tmp_path, as_csv(PRIVATE_CSV))
+    out = tmp_path / "site"
+    run = [sys.executable, str(ROOT / "run.py"), "--images", str(images), "--metadata", str(csv_path),
+           "--features", str(tmp_path / "f.npz"), "--no-image-search", "--out", str(out),
+           "--cache", str(tmp_path / "cache"), "-url", "https://archive.example/{Year}/"]
+    secrets = [v for row in PRIVATE_CSV[1:] for v in row[3:6]]
+    site_text = lambda: {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}  # noqa: E731
+    r = subprocess.run(run, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert any(b"jane.donor@example.org" in data for data in site_text().values())  # by default, published
+    r = subprocess.run(run + ["--private-columns", "internal_*,donor_email"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    published = site_text()
+    assert len(published) > 10 and any(b"Harbour" in data for data in published.values())  # the site is there
+    assert any(b"Kiel" in data for p, data in published.items() if "items" in p.parts)  # public fields are
+    for path, data in published.items():
+        for secret in secrets:
+            assert secret.encode() not in data, (path, secret)
+    for secret in secrets:  # nor in the curator's terminal output
+        assert secret not in r.stdout
+    r = subprocess.run(run + ["--private-columns", "donor_mail"], capture_output=True, text=True)
+    assert r.returncode == 2 and "names 'donor_mail', which is no column" in r.stderr

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import ROOT, demo_settings
-from pipeline import features, image_search, projection
+
+from pipeline import image_search, projection
 from pipeline.build import Settings, build
-from pipeline.intake import decode, to_array
+from pipeline.decode import decode, to_array
+from pipeline.model import ort_session as model_session
+from pipeline.model import resolve
 
 PHOTOS = [Path(p) for p in sorted((Path(np.__file__).parent.parent / "sklearn" / "datasets" / "images").glob("*.jpg"))]
 
@@ -31,8 +33,7 @@ def index(built_site):
 
 def raster(svg: Path, out: Path, size: int = 480) -> Path:
     """A collection artwork as a flattened PNG, the kind of file a visitor would have."""
-    import pyvips
-    pyvips.Image.thumbnail(str(svg), size).flatten(background=[255, 255, 255]).write_to_file(str(out))
+    decode(svg, size, size, "contain", [255, 255, 255]).write_to_file(str(out))
     return out
 
 
@@ -51,21 +52,17 @@ def test_export_is_described_and_complete(built_site):
     assert 'id="image-search-open"' in html
 
 
-def test_onnx_graph_equals_the_keras_model_on_real_images(demo_collection):
-    """The browser model is the build's model: same features on artworks and photos."""
-    import onnxruntime
-    from pipeline import mobilenet_v2
-    from pipeline.torch_weights import load_state_dict
-    state = load_state_dict(mobilenet_v2.default_weights())
+def test_onnx_graph_equals_the_keras_model_on_real_images(demo_collection, site_cache):
+    """One graph: the build's features (ONNX Runtime, float32), the page's model (float16 weights)
+    and the Keras port of the same network agree on artworks and photos."""
     files = sorted(demo_collection[0].glob("*.svg"))[:6] + PHOTOS
     x = np.stack([to_array(decode(p, 224, 224, "force", [255, 255, 255])) for p in files])
-    keras_feats = features.load_extractor()(x)
-    for half, floor in ((False, 0.99999), (True, 0.999)):  # float16 weights: what the site ships
-        model = image_search.mobilenet_v2_onnx(state, half=half)
-        session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-        onnx_feats = session.run(["features"], {"pixels": x.astype(np.float32)})[0]
-        cos = (onnx_feats * keras_feats).sum(1) / np.linalg.norm(onnx_feats, axis=1) / np.linalg.norm(keras_feats, axis=1)
-        assert cos.min() >= floor, (half, cos)
+    keras_feats = resolve(backend="keras").load()(x)
+    browser = model_session(str(image_search.model_file(site_cache, resolve())))
+    for name, feats, floor in (("build", resolve().load()(x), 0.99999),  # what the cache shares with Keras
+                               ("page", browser.run(["features"], {"pixels": x.astype(np.float32)})[0], 0.999)):
+        cos = (feats * keras_feats).sum(1) / np.linalg.norm(feats, axis=1) / np.linalg.norm(keras_feats, axis=1)
+        assert cos.min() >= floor, (name, cos)
 
 
 def test_query_vectors_reproduce_the_builds_vectors(built_site, demo_collection, index):

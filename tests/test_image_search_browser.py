@@ -5,8 +5,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from browser_helpers import CHROMIUM, serve
+from browser_helpers import CHROMIUM_ARGS as ARGS
 
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS as ARGS, serve
 from pipeline import image_search
 
 PHOTO = Path(np.__file__).parent.parent / "sklearn" / "datasets" / "images" / "china.jpg"
@@ -21,17 +22,25 @@ def served(built_site):
 
 
 @pytest.fixture(scope="module")
-def page(served):
+def browser():
     playwright = pytest.importorskip("playwright.sync_api")
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        pg = browser.new_page(viewport={"width": 1280, "height": 800})
-        pg.requests = []
-        pg.on("request", lambda r: pg.requests.append(r.url))
-        pg.goto(served + "index.html")
-        pg.wait_for_selector("body[data-ready=true]", timeout=60_000)
-        yield pg
-        browser.close()
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, served):
+    """A fresh page of the demo site, every request it makes recorded."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    pg = ctx.new_page()
+    pg.requests = []
+    pg.on("request", lambda r: pg.requests.append(r.url))
+    pg.goto(served + "index.html")
+    pg.wait_for_selector("body[data-ready=true]", timeout=60_000)
+    yield pg
+    ctx.close()
 
 
 def upload(page, path: Path, n: int) -> dict:
@@ -49,7 +58,7 @@ def cosine(a, b) -> float:
 def test_upload_an_artwork_and_a_crop(page, served, built_site, demo_collection, tmp_path):
     import json
 
-    import pyvips
+    from pipeline.decode import decode  # SVGs are drawn only the pipeline's guarded way
     coll = json.loads((built_site / "data" / "collection.json").read_text("utf-8"))
     items = json.loads((built_site / "data" / "items" / "0.json").read_text("utf-8"))["items"]
     n = 47
@@ -71,7 +80,7 @@ def test_upload_an_artwork_and_a_crop(page, served, built_site, demo_collection,
     assert cosine(first["features"], feats[0]) >= 0.99
 
     png = tmp_path / "art.png"
-    pyvips.Image.thumbnail(str(svg), 480).flatten(background=[255, 255, 255]).crop(40, 30, 400, 420) \
+    decode(svg, 480, 480, "contain", [255, 255, 255]).crop(40, 30, 400, 420) \
         .write_to_file(str(png.with_suffix(".jpg")) + "[Q=80]")
     crop = upload(page, png.with_suffix(".jpg"), 2)
     assert n in [i for i, _ in crop["results"][:3]]
@@ -87,15 +96,41 @@ def test_upload_an_artwork_and_a_crop(page, served, built_site, demo_collection,
     page.wait_for_selector("#panel:not([hidden])")
     assert page.locator("#panel").get_attribute("data-item") == str(n)
 
-    # text search narrows the image results to matching items
+    # text search narrows the image results to matching items (they follow every filter change)
     word = coll["items"]["title"][n].split()[0]
     page.fill("#search", word)
-    page.wait_for_timeout(1200)
+    page.wait_for_function("() => / filtered items/.test(document.getElementById('image-search-status').textContent)")
     titles = page.locator("#image-search-results .isearch-hit-title").all_inner_texts()
     assert titles and all(word.lower() in t.lower() for t in titles)
+    assert len(titles) < len(first["results"])
+    page.fill("#search", "")
+    page.wait_for_function("n => document.querySelectorAll('#image-search-results li').length === n",
+                           arg=len(first["results"]))
 
     # nothing left the site: every request went to the page's own origin
     outside = [u for u in page.requests if not u.startswith(served) and not u.startswith(("blob:", "data:"))]
     assert outside == []
     assert any(u.endswith("model.onnx") for u in page.requests)
     assert any(u.endswith("ort-wasm-simd-threaded.wasm") for u in page.requests)
+
+
+def test_an_svg_the_browser_will_not_read_gets_a_clear_message(page, tmp_path):
+    """An SVG with HTML inside (foreignObject) taints the canvas: the visitor is told what to do,
+    not shown the browser's "tainted canvas" error."""
+    svg = tmp_path / "html-inside.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200">'
+                   '<rect width="200" height="200" fill="#c33"/>'
+                   '<foreignObject width="200" height="200"><div xmlns="http://www.w3.org/1999/xhtml">'
+                   'Hello</div></foreignObject></svg>', "utf-8")
+    errors = []
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.click("#image-search-open")
+    page.wait_for_selector("#image-search", state="visible")
+    page.set_input_files("#image-search-file", str(svg))
+    status = page.locator("#image-search-status.is-error")
+    status.wait_for(timeout=60_000)
+    text = status.text_content()
+    assert "foreignObject" in text and "PNG or JPEG" in text
+    assert "taint" not in text.lower() and "getImageData" not in text
+    assert not errors
+    assert not page.locator("#image-search-results li").count()

@@ -4,7 +4,7 @@ import os
 import numpy as np
 from PIL import Image
 
-from pipeline import intake
+from pipeline import decode, intake
 
 
 def write(path, im, **kw):
@@ -41,7 +41,7 @@ def test_hashes_by_content_and_reuses_unchanged(tmp_path):
 
 
 def pixel(path, fit="contain", bg=(255, 255, 255), size=(64, 64)):
-    return intake.to_array(intake.cell_image(path, size, fit, list(bg)))
+    return decode.to_array(decode.cell_image(path, size, fit, list(bg)))
 
 
 def test_colour_modes_become_rgb(tmp_path):
@@ -62,7 +62,7 @@ def test_exif_orientation_and_fit(tmp_path):
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate 90 degrees clockwise to display
     path = write(tmp_path / "rot.jpg", im, exif=exif.tobytes())
-    out = intake.to_array(intake.decode(path, 100, 100, "contain", [255, 255, 255]))
+    out = decode.to_array(decode.decode(path, 100, 100, "contain", [255, 255, 255]))
     assert out.shape[:2] == (100, 50)  # displayed portrait
     assert out[10, 25].mean() < 60 and out[90, 25].mean() > 200  # black half now on top
     cell = pixel(path, "contain", (0, 255, 0))
@@ -72,5 +72,5 @@ def test_exif_orientation_and_fit(tmp_path):
 
 def test_large_image_decodes_small(tmp_path):
     big = write(tmp_path / "big.jpg", Image.new("RGB", (8000, 6000), "orange"), quality=70)
-    out = intake.to_array(intake.decode(big, 224, 224, "force", [255, 255, 255]))
+    out = decode.to_array(decode.decode(big, 224, 224, "force", [255, 255, 255]))
     assert out.shape == (224, 224, 3)

@@ -105,17 +105,16 @@ def test_publish_swaps_whole_and_keeps_the_old_site_on_failure(tmp_path):
     out = tmp_path / "site"
     out.mkdir()
     (out / "index.html").write_text("old")
+    site.write_marker(out)  # published by an earlier build
     with pytest.raises(FileNotFoundError):
         site.publish(tmp_path / "missing-staging", out)
     assert (out / "index.html").read_text() == "old" and sorted(os.listdir(tmp_path)) == ["site"]
     with pytest.raises(RuntimeError):
         with site.staging_dir(out) as staging:
-            staging.mkdir()
             (staging / "index.html").write_text("half")
             raise RuntimeError("the build failed here")
     assert sorted(os.listdir(tmp_path)) == ["site"]
     with site.staging_dir(out) as staging:
-        staging.mkdir()
         (staging / "index.html").write_text("new")
         site.publish(staging, out)
     assert (out / "index.html").read_text() == "new" and sorted(os.listdir(tmp_path)) == ["site"]
@@ -127,6 +126,7 @@ def test_leftovers_of_a_killed_build_are_cleaned_and_a_half_swap_undone(tmp_path
     out = tmp_path / "site"
     (tmp_path / f".site.old-{dead}").mkdir()  # killed between the two renames of publish
     (tmp_path / f".site.old-{dead}" / "index.html").write_text("old")
+    site.write_marker(tmp_path / f".site.old-{dead}")  # a published site carries the marker
     (tmp_path / f".site.building-{dead}").mkdir()
     (tmp_path / f".site.building-{os.getppid()}").mkdir()  # a live build's: left alone
     with site.staging_dir(out):

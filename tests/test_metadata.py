@@ -47,3 +47,18 @@ def test_detects_facets_and_years(tmp_path):
     t = read_table(csv(tmp_path, "filename,type,date,note\n" + rows))
     kinds = {f["key"]: f["kind"] for f in join(t, [f"i{i}.jpg" for i in range(20)]).fields}
     assert kinds == {"type": "category", "date": "year", "note": "text"}
+
+
+def test_url_template_values_are_percent_encoded(tmp_path):
+    t = read_table(csv(tmp_path, "filename,Id,Name,link,base\n"
+                                 "a.jpg,a b?x=1#top,Café & Co,https://x.org/r?id=1&v=2,https://mirror.example\n"
+                                 "b.jpg,2021/07,Ann,records/b.html?p=1,javascript:alert(1)//\n"))
+    url = lambda template, rel="a.jpg": join(t, ["a.jpg", "b.jpg"], url=template).records[rel].url  # noqa: E731
+    # a value stays in its place: no query, fragment or space of its own; accents as UTF-8
+    assert url("https://archive.example/{Id}/") == "https://archive.example/a%20b%3Fx%3D1%23top/"
+    assert url("https://archive.example/search?q={Name}") == "https://archive.example/search?q=Caf%C3%A9%20%26%20Co"
+    assert url("https://archive.example/{Id}/", "b.jpg") == "https://archive.example/2021/07/"  # / kept
+    # a column given whole, and a full URL that starts a template, are links as written
+    assert url("link") == "https://x.org/r?id=1&v=2" and url("{link}", "b.jpg") == "records/b.html?p=1"
+    assert url("{base}/{Id}") == "https://mirror.example/a%20b%3Fx%3D1%23top"
+    assert url("{base}/{Id}", "b.jpg") is None  # still only http(s) or relative links

@@ -5,13 +5,13 @@ import os
 import subprocess
 import sys
 
+import hostile
 import numpy as np
 import pytest
+from conftest import ROOT
 from PIL import Image
 
-import hostile
-from conftest import ROOT
-from pipeline import exclude, intake
+from pipeline import decode, exclude, intake
 from pipeline.cache import file_digest
 from pipeline.thumbnails import ThumbSpec, make_thumbnails, thumbnail_paths
 
@@ -33,7 +33,7 @@ def thumbs(root, cache, spec=SPEC, **kw):
 
 
 def decoded(path, size=64, fit="contain", bg=(255, 255, 255)):
-    return intake.to_array(intake.cell_image(path, (size, size), fit, list(bg)))
+    return decode.to_array(decode.cell_image(path, (size, size), fit, list(bg)))
 
 
 def test_every_file_is_included_or_named_with_a_reason(hostile_dir, tmp_path):
@@ -112,9 +112,9 @@ def test_tiny_and_extreme_shapes(hostile_dir):
     root, _ = hostile_dir
     for name in ("one-pixel.png", "three-by-two.png"):
         assert decoded(root / name).shape == (64, 64, 3)
-    strip = intake.to_array(intake.decode(root / "strip.jpg", 250, 250, "contain", [255] * 3))
+    strip = decode.to_array(decode.decode(root / "strip.jpg", 250, 250, "contain", [255] * 3))
     assert strip.shape[:2] == (10, 250)  # 25:1 kept
-    assert intake.to_array(intake.decode(root / "strip.jpg", 224, 224, "force", [255] * 3)).shape == (224, 224, 3)
+    assert decode.to_array(decode.decode(root / "strip.jpg", 224, 224, "force", [255] * 3)).shape == (224, 224, 3)
 
 
 def test_file_names_are_taken_literally(hostile_dir, tmp_path):
@@ -160,14 +160,14 @@ def test_unreadable_and_vanished_files_are_skipped_not_fatal(tmp_path):
 
 def test_decompression_bombs_are_refused_and_the_limit_is_configurable(hostile_dir, tmp_path):
     root, _ = hostile_dir
-    reason = intake.size_refusal(root / "bomb.png", 1000)
+    reason = decode.size_refusal(root / "bomb.png", 1000)
     assert "100,000 x 100,000" in reason and "--max-megapixels" in reason
     big = tmp_path / "big"
     big.mkdir()
     vector = big / "map.svg"  # drawn at the cell size: its declared 10 gigapixels cost nothing
     vector.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="100000" height="100000">'
                       '<rect width="100000" height="50000" fill="#c00"/></svg>')
-    assert intake.size_refusal(vector, 1000) is None
+    assert decode.size_refusal(vector, 1000) is None
     vector.unlink()
     hostile.photo(3000, 2000).save(big / "six-megapixels.png")
     assert "six-megapixels.png" in thumbs(big, tmp_path / "c1", max_megapixels=5)[2].failed
@@ -178,13 +178,13 @@ MEMORY_PROBE = """
 import resource, sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-from pipeline import intake, thumbnails
+from pipeline import decode, thumbnails
 spec = thumbnails.ThumbSpec((128, 128), "contain", 256, (255, 255, 255))
 path = Path(sys.argv[2])
 small = path.with_name("small.jpg")
 def run(p, cache):
     made = thumbnails.make_thumbnails(p.parent, {p.name: cache.name * 4}, cache, spec)
-    intake.to_array(intake.decode(p, 224, 224, "force", [255] * 3))  # as the features stage does
+    decode.to_array(decode.decode(p, 224, 224, "force", [255] * 3))  # as the features stage does
     return made
 run(small, path.parent / "warm-cache")
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -26,8 +26,9 @@ export async function loadCollection() {
     rows,
     cellSize: c.grid.cell,
     fields: c.fields || [],
-    facets: c.facets || {},
-    years: c.years || {},
+    // Maps: keys are CSV column names, so `constructor` or `__proto__` must be plain keys
+    facets: new Map(Object.entries(c.facets || {})),
+    years: new Map(Object.entries(c.years || {})),
     chunkSize: c.chunk_size || 1000,
     dzi: c.dzi || 'tiles/mosaic.dzi',
     searchUrl: c.search || 'data/search.json',

@@ -1,21 +1,24 @@
 // Facet lists (categorical fields) with counts, and year-range filters with a histogram.
+// Keys are column names: every lookup by key goes through a Map.
 import { el, clear, fmt } from './util.js';
 
 const SHOW = 8;
 
 export class FacetsUI {
-  constructor(coll, filters, handlers) {
-    this.coll = coll;
-    this.filters = filters;
-    this.h = handlers; // {onChange(push)}
+  constructor(app) {
+    const coll = (this.coll = app.coll);
+    this.app = app;
+    this.filters = app.filters;
     this.root = document.getElementById('facets');
     this.expanded = new Set();
-    this.groups = {};
+    this.groups = new Map();
     const label = (key) => (coll.fields.find((f) => f.key === key) || {}).label || key;
-    for (const key of Object.keys(coll.facets)) {
-      const g = el('section', { class: 'facet', attrs: { 'aria-labelledby': `facet-${key}-h` } });
-      const h = el('h3', { class: 'section-title', text: label(key), attrs: { id: `facet-${key}-h` } });
-      const list = el('ul', { class: 'facet-list', attrs: { 'aria-labelledby': `facet-${key}-h` } });
+    let k = 0;
+    for (const key of coll.facets.keys()) {
+      const hid = `facet-h-${k++}`;  // ids from a counter: a column name may hold anything
+      const g = el('section', { class: 'facet', attrs: { 'aria-labelledby': hid } });
+      const h = el('h3', { class: 'section-title', text: label(key), attrs: { id: hid } });
+      const list = el('ul', { class: 'facet-list', attrs: { 'aria-labelledby': hid } });
       const more = el('button', { class: 'linklike facet-more', attrs: { type: 'button' } });
       more.addEventListener('click', () => {
         if (this.expanded.has(key)) this.expanded.delete(key); else this.expanded.add(key);
@@ -23,16 +26,17 @@ export class FacetsUI {
       });
       g.append(h, list, more);
       this.root.append(g);
-      this.groups[key] = { list, more };
+      this.groups.set(key, { list, more });
     }
-    this.yearUI = {};
-    for (const key of Object.keys(coll.years)) {
-      const ys = coll.years[key].filter((y) => y !== null && Number.isFinite(y));
+    this.yearUI = new Map();
+    for (const [key, all] of coll.years) {
+      const ys = all.filter((y) => y !== null && Number.isFinite(y));
+      const hid = `years-h-${k++}`;
       if (!ys.length) continue;
       let lo = Infinity, hi = -Infinity;
       for (const y of ys) { if (y < lo) lo = y; if (y > hi) hi = y; }
-      const g = el('section', { class: 'facet facet-years', attrs: { 'aria-labelledby': `years-${key}-h` } });
-      const h = el('h3', { class: 'section-title', text: label(key), attrs: { id: `years-${key}-h` } });
+      const g = el('section', { class: 'facet facet-years', attrs: { 'aria-labelledby': hid } });
+      const h = el('h3', { class: 'section-title', text: label(key), attrs: { id: hid } });
       const hist = el('div', { class: 'histogram', attrs: { 'aria-hidden': 'true' } });
       const from = el('input', { class: 'year-input', attrs: { type: 'number', min: lo, max: hi, step: 1, value: lo, 'aria-label': `${label(key)} from`, inputmode: 'numeric' } });
       const to = el('input', { class: 'year-input', attrs: { type: 'number', min: lo, max: hi, step: 1, value: hi, 'aria-label': `${label(key)} to`, inputmode: 'numeric' } });
@@ -43,40 +47,30 @@ export class FacetsUI {
         if (!Number.isFinite(a)) a = lo;
         if (!Number.isFinite(b)) b = hi;
         if (a > b) [a, b] = [b, a];
-        if (a <= lo && b >= hi) delete this.filters.years[key];
-        else this.filters.years[key] = [a, b];
-        this.h.onChange(true);
+        app.setYears(key, a <= lo && b >= hi ? null : [a, b]);
       };
       from.addEventListener('change', apply);
       to.addEventListener('change', apply);
-      reset.addEventListener('click', () => { delete this.filters.years[key]; this.h.onChange(true); });
+      reset.addEventListener('click', () => app.setYears(key, null));
       // a bar of the histogram chooses its span of years
       hist.addEventListener('click', (e) => {
         const bar = e.target.closest('.bar');
         if (!bar) return;
-        this.filters.years[key] = [Number(bar.dataset.from), Number(bar.dataset.to)];
-        this.h.onChange(true);
+        app.setYears(key, [Number(bar.dataset.from), Number(bar.dataset.to)]);
       });
       g.append(h, hist, row);
       this.root.append(g);
-      this.yearUI[key] = { lo, hi, hist, from, to, reset, bins: null };
+      this.yearUI.set(key, { lo, hi, hist, from, to, reset });
     }
     if (!this.root.children.length) this.root.append(el('p', { class: 'muted', text: 'This collection has no filters.' }));
   }
 
-  toggle(key, value) {
-    const sel = (this.filters.facets[key] ||= new Set());
-    if (sel.has(value)) sel.delete(value); else sel.add(value);
-    if (!sel.size) delete this.filters.facets[key];
-    this.h.onChange(true);
-  }
-
   render(result) {
     this.last = result;
-    for (const [key, f] of Object.entries(this.coll.facets)) {
-      const { list, more } = this.groups[key];
-      const counts = result.facetCounts[key];
-      const sel = this.filters.facets[key] || new Set();
+    for (const [key, f] of this.coll.facets) {
+      const { list, more } = this.groups.get(key);
+      const counts = result.facetCounts.get(key);
+      const sel = this.filters.facets.get(key) || new Set();
       const order = f.values.map((v, j) => j).sort((a, b) => counts[b] - counts[a] || (f.values[a] < f.values[b] ? -1 : 1));
       const expanded = this.expanded.has(key);
       // chosen values are always shown
@@ -92,17 +86,17 @@ export class FacetsUI {
         el('span', { class: 'facet-value', text: v || '(empty)' }),
         el('span', { class: 'facet-count', text: fmt(counts[j]) }));
         if (!counts[j] && !on) b.classList.add('is-zero');
-        b.addEventListener('click', () => this.toggle(key, v));
+        b.addEventListener('click', () => this.app.toggleFacet(key, v));
         list.append(el('li', {}, b));
       }
       more.hidden = f.values.length <= SHOW;
       more.textContent = expanded ? 'Show fewer' : `Show all ${fmt(f.values.length)}`;
     }
-    for (const [key, u] of Object.entries(this.yearUI)) this._renderYears(key, u, result.yearCounts[key]);
+    for (const [key, u] of this.yearUI) this._renderYears(key, u, result.yearCounts.get(key));
   }
 
   _renderYears(key, u, counts) {
-    const r = this.filters.years[key];
+    const r = this.filters.years.get(key);
     u.from.value = r ? r[0] : u.lo;
     u.to.value = r ? r[1] : u.hi;
     u.reset.hidden = !r;
@@ -128,6 +122,8 @@ export class FacetsUI {
 
   /** Number of active filters (for the badge). */
   activeCount() {
-    return Object.values(this.filters.facets).reduce((a, s) => a + s.size, 0) + Object.keys(this.filters.years).length;
+    let n = this.filters.years.size;
+    for (const s of this.filters.facets.values()) n += s.size;
+    return n;
   }
 }

@@ -1,13 +1,14 @@
 // The filter model: full-text search AND facets (OR within one) AND year ranges.
 // Produces a per-item match mask, the matches in grid order, and counts for the facet UI.
-import { normalize } from './util.js';
+// Facet and year keys are CSV column names: they live in Maps, never as object properties.
+import { fold } from './rules.js';
 
 export class Filters {
   constructor(coll) {
     this.coll = coll;
     this.q = '';
-    this.facets = {};      // key -> Set of value strings
-    this.years = {};       // key -> [lo, hi]
+    this.facets = new Map(); // key -> Set of value strings
+    this.years = new Map();  // key -> [lo, hi]
     this.index = null;     // data/search.json once loaded
     this._titles = null;   // fallback index (normalised titles)
     this._lastText = null; // {terms, pass} for incremental narrowing while typing
@@ -15,8 +16,9 @@ export class Filters {
     const order = [];
     for (const i of coll.cellToItem) if (i >= 0) order.push(i);
     this.gridOrder = Int32Array.from(order);
-    this.valueIndex = {};
-    for (const [k, f] of Object.entries(coll.facets)) this.valueIndex[k] = new Map(f.values.map((v, j) => [v, j]));
+    this.valueIndex = new Map();
+    for (const [k, f] of coll.facets) this.valueIndex.set(k, new Map(f.values.map((v, j) => [v, j])));
+    this._yearSpan = new Map();
   }
 
   setIndex(index) {
@@ -27,17 +29,17 @@ export class Filters {
   }
 
   get active() {
-    return this.terms().length > 0 || Object.values(this.facets).some((s) => s.size) || Object.keys(this.years).length > 0;
+    return this.terms().length > 0 || [...this.facets.values()].some((s) => s.size) || this.years.size > 0;
   }
 
   terms() {
-    return normalize(this.q).split(/\s+/).filter(Boolean);
+    return fold(this.q).split(/\s+/).filter(Boolean);
   }
 
   _textPass(terms) {
     const n = this.coll.n;
     let idx = this.index;
-    if (!idx) idx = this._titles ||= this.coll.title.map((t) => normalize(t || ''));
+    if (!idx) idx = this._titles ||= this.coll.title.map((t) => fold(t || ''));
     const last = this._lastText;
     // Typing more characters only narrows: test only what passed before.
     const narrowing = last && last.idx === idx && last.terms.length <= terms.length &&
@@ -74,20 +76,21 @@ export class Filters {
     const constraints = []; // {kind, key, pass: Uint8Array}
     const terms = this.terms();
     if (terms.length) constraints.push({ kind: 'text', key: 'q', pass: this._textPass(terms) });
-    for (const [key, sel] of Object.entries(this.facets)) {
-      if (!sel.size || !facets[key]) continue;
-      const codes = facets[key].codes;
-      const want = new Uint8Array(facets[key].values.length);
+    for (const [key, sel] of this.facets) {
+      const f = facets.get(key);
+      if (!sel.size || !f) continue;
+      const codes = f.codes;
+      const want = new Uint8Array(f.values.length);
       for (const v of sel) {
-        const j = this.valueIndex[key].get(v);
+        const j = this.valueIndex.get(key).get(v);
         if (j !== undefined) want[j] = 1;
       }
       const pass = new Uint8Array(n);
       for (let i = 0; i < n; i++) { const c = codes[i]; if (c >= 0 && want[c]) pass[i] = 1; }
       constraints.push({ kind: 'facet', key, pass });
     }
-    for (const [key, r] of Object.entries(this.years)) {
-      const ys = years[key];
+    for (const [key, r] of this.years) {
+      const ys = years.get(key);
       if (!ys || !r) continue;
       const pass = new Uint8Array(n);
       for (let i = 0; i < n; i++) { const y = ys[i]; if (y !== null && y >= r[0] && y <= r[1]) pass[i] = 1; }
@@ -113,8 +116,8 @@ export class Filters {
     }
     // Facet counts: items passing every constraint except the facet's own.
     const own = (kind, key) => constraints.find((c) => c.kind === kind && c.key === key);
-    const facetCounts = {};
-    for (const [key, f] of Object.entries(facets)) {
+    const facetCounts = new Map();
+    for (const [key, f] of facets) {
       const counts = new Int32Array(f.values.length);
       const c = own('facet', key);
       const codes = f.codes;
@@ -122,12 +125,13 @@ export class Filters {
         const fi = fails[i] - (c && !c.pass[i] ? 1 : 0);
         if (fi === 0 && codes[i] >= 0) counts[codes[i]]++;
       }
-      facetCounts[key] = counts;
+      facetCounts.set(key, counts);
     }
-    const yearCounts = {};
-    for (const [key, ys] of Object.entries(years)) {
+    const yearCounts = new Map();
+    for (const [key, ys] of years) {
       const c = own('year', key);
-      const [lo, hi] = (this._yearSpan ||= {})[key] ||= span(ys);
+      if (!this._yearSpan.has(key)) this._yearSpan.set(key, span(ys));
+      const [lo, hi] = this._yearSpan.get(key);
       const counts = new Int32Array(Math.max(0, hi - lo + 1));
       for (let i = 0; i < n; i++) {
         const y = ys[i];
@@ -137,7 +141,7 @@ export class Filters {
       }
       const m = new Map();
       for (let k = 0; k < counts.length; k++) if (counts[k]) m.set(lo + k, counts[k]);
-      yearCounts[key] = m;
+      yearCounts.set(key, m);
     }
     const out = { active, mask, matches, count, facetCounts, yearCounts };
     if (!active) this._base = out;

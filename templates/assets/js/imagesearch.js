@@ -4,8 +4,7 @@
 // Files and their layout: docs/site-format.md, "data/image-search/".
 import { el, clear, fmt } from './util.js';
 import { getItem } from './data.js';
-
-/* global OpenSeadragon */
+import { halfToFloat, resize, flatten, project, scoreAll } from './resample.js';
 
 const SHOW = 24;          // results listed and glowing on the mosaic
 const MAX_PIXELS = 40e6;  // larger images are halved by the canvas before our resampling
@@ -25,15 +24,16 @@ function svgIcon(path) {
 }
 
 /**
- * Wire the "Search by image" control. coll: loadCollection()'s result; hooks:
- * {open(i): fly to item i and open its record, viewer: the Viewer, mask(): current filter mask or null}.
+ * Wire the "Search by image" control. app: the App (its filters narrow the results, its open()
+ * opens one); viewer: the Viewer (glows and thumbnails).
  */
-export function initImageSearch(coll, hooks) {
+export function initImageSearch(app, { viewer }) {
+  const coll = app.coll;
   const desc = coll.raw && coll.raw.image_search;
   const button = document.getElementById('image-search-open');
   if (!desc || desc.schema !== 1) { if (button) button.hidden = true; return null; }
   loadCss(CSS);  // small; the model and vectors wait until search is opened
-  const ui = new ImageSearchUI(coll, desc, hooks);
+  const ui = new ImageSearchUI(app, desc, viewer);
   if (button) {
     const label = el('span', { class: 'isearch-label', text: button.textContent.trim() });
     button.setAttribute('aria-label', label.textContent);
@@ -74,15 +74,6 @@ async function fetchBytes(url) {
   const res = await fetch(abs(url), { credentials: 'same-origin' });
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   return res.arrayBuffer();
-}
-
-function halfToFloat(bits) {
-  const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) {
-    const h = bits[i], s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, m = h & 0x3ff;
-    out[i] = e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
-  }
-  return out;
 }
 
 /** Loads onnxruntime-web, the model, the PCA and the item vectors (once). */
@@ -138,92 +129,6 @@ function canvas(w, h) {
   return [c, c.getContext('2d', { willReadFrequently: true })];
 }
 
-// The build decodes with libvips' thumbnail (size "force"), which shrinks each axis by a whole
-// factor with a box filter (leaving at least x2), reduces the rest with a Lanczos-3 kernel, and
-// if any axis must grow, resamples both axes with a Catmull-Rom cubic displaced by half a pixel.
-// Canvas scaling differs (feature cosine 0.97 on photos, measured), so we resample ourselves;
-// this matches libvips to ~0.2 grey levels on average.
-
-const lanczos3 = (x) => {
-  if (x === 0) return 1;
-  if (x <= -3 || x >= 3) return 0;
-  const p = Math.PI * x;
-  return (3 * Math.sin(p) * Math.sin(p / 3)) / (p * p);
-};
-const catmullRom = (x) => {
-  x = Math.abs(x);
-  return x < 1 ? 1.5 * x ** 3 - 2.5 * x ** 2 + 1 : x < 2 ? -0.5 * x ** 3 + 2.5 * x ** 2 - 4 * x + 2 : 0;
-};
-
-/** Per output position: input indices and weights (edges clamped, weights sum to 1). */
-function taps(inLen, outLen, upsize) {
-  const scale = inLen / outLen;
-  const kernel = upsize ? catmullRom : lanczos3;
-  const support = upsize ? 2 : 3 * scale;
-  const stretch = upsize ? 1 : scale;
-  const out = [];
-  for (let x = 0; x < outLen; x++) {
-    const centre = upsize ? x * scale - 0.5 : (x + 0.5) * scale - 0.5;
-    const lo = Math.floor(centre - support) + 1, hi = Math.ceil(centre + support) - 1;
-    const idx = [], w = [];
-    let sum = 0;
-    for (let i = lo; i <= hi; i++) {
-      const k = kernel((i - centre) / stretch);
-      if (k === 0) continue;
-      idx.push(Math.min(inLen - 1, Math.max(0, i)));
-      w.push(k);
-      sum += k;
-    }
-    out.push({ idx, w: w.map((k) => k / sum) });
-  }
-  return out;
-}
-
-/** Resample a (w, h, 4) float image along one axis to n; values rounded like 8-bit stages. */
-function resampleAxis(src, w, h, n, horizontal, upsize = false) {
-  const len = horizontal ? w : h;
-  if (n === len && !upsize) return src;
-  const t = taps(len, n, upsize);
-  const ow = horizontal ? n : w, oh = horizontal ? h : n;
-  const out = new Float32Array(ow * oh * 4);
-  for (let y = 0; y < oh; y++) {
-    for (let x = 0; x < ow; x++) {
-      const { idx, w: wt } = t[horizontal ? x : y];
-      let r = 0, g = 0, b = 0, a = 0;
-      for (let k = 0; k < idx.length; k++) {
-        const o = 4 * (horizontal ? y * w + idx[k] : idx[k] * w + x), f = wt[k];
-        r += src[o] * f; g += src[o + 1] * f; b += src[o + 2] * f; a += src[o + 3] * f;
-      }
-      const o = 4 * (y * ow + x);
-      out[o] = Math.round(r); out[o + 1] = Math.round(g); out[o + 2] = Math.round(b); out[o + 3] = Math.round(a);
-    }
-  }
-  return out;
-}
-
-/** Box-average fx x fy blocks of 8-bit RGBA into premultiplied float RGBA (libvips' shrink). */
-function boxShrink(rgba, w, h, fx, fy) {
-  const ow = Math.max(1, Math.round(w / fx)), oh = Math.max(1, Math.round(h / fy));
-  const out = new Float32Array(ow * oh * 4);
-  for (let y = 0; y < oh; y++) {
-    const y0 = y * fy, y1 = Math.min(h, y0 + fy);
-    for (let x = 0; x < ow; x++) {
-      const x0 = x * fx, x1 = Math.min(w, x0 + fx);
-      let r = 0, g = 0, b = 0, a = 0, n = 0;
-      for (let yy = y0; yy < y1; yy++) {
-        for (let xx = x0, o = 4 * (yy * w + x0); xx < x1; xx++, o += 4) {
-          const al = rgba[o + 3];
-          r += rgba[o] * al; g += rgba[o + 1] * al; b += rgba[o + 2] * al; a += al; n++;
-        }
-      }
-      const o = 4 * (y * ow + x), d = n || 1;
-      out[o] = Math.round(r / 255 / d); out[o + 1] = Math.round(g / 255 / d); out[o + 2] = Math.round(b / 255 / d);
-      out[o + 3] = Math.round(a / d);
-    }
-  }
-  return [out, ow, oh];
-}
-
 /**
  * The model input, made as the build makes it: the whole image stretched to size x size,
  * then alpha flattened on the background. SVGs are drawn at the target size (libvips renders
@@ -237,77 +142,49 @@ function toPixels(img, size, bg) {
   const [c, ctx] = canvas(w, h);
   ctx.imageSmoothingQuality = 'high';
   ctx.drawImage(img.source || img, 0, 0, w, h);
-  const rgba = ctx.getImageData(0, 0, w, h).data;
-  const fx = w > size ? Math.max(1, Math.floor(w / size / 2)) : 1;
-  const fy = h > size ? Math.max(1, Math.floor(h / size / 2)) : 1;
-  let [px, pw, ph] = boxShrink(rgba, w, h, fx, fy);
-  if (ph > size) { px = resampleAxis(px, pw, ph, size, false); ph = size; }
-  if (pw > size) { px = resampleAxis(px, pw, ph, size, true); pw = size; }
-  if (pw < size || ph < size) {
-    px = resampleAxis(px, pw, ph, size, false, true);
-    px = resampleAxis(px, pw, size, size, true, true);
+  let rgba;
+  try {
+    rgba = ctx.getImageData(0, 0, w, h).data;
+  } catch (err) {
+    // Browsers refuse to let a page read back what some SVGs draw (foreignObject: HTML inside).
+    if (err && err.name === 'SecurityError') throw new UnreadableImage(vector);
+    throw err;
+  } finally {
+    if (!rgba) c.width = c.height = 0;
   }
-  const pixels = new Float32Array(size * size * 3);
+  const { pixels, rgba: shown } = flatten(resize(rgba, w, h, size), bg);
   const [pc, pctx] = canvas(size, size);
-  const shown = pctx.createImageData(size, size);
-  for (let i = 0, j = 0; i < px.length; i += 4, j += 3) {
-    const keep = 1 - Math.min(255, Math.max(0, px[i + 3])) / 255;  // flatten premultiplied colour on bg
-    for (let ch = 0; ch < 3; ch++) {
-      const v = Math.min(255, Math.max(0, Math.round(px[i + ch] + bg[ch] * keep)));
-      pixels[j + ch] = v;
-      shown.data[i + ch] = v;
-    }
-    shown.data[i + 3] = 255;
-  }
-  pctx.putImageData(shown, 0, 0);
+  pctx.putImageData(new ImageData(shown, size, size), 0, 0);
   c.width = c.height = 0;  // free the full-size canvas now
   return { pixels, preview: pc };
 }
 
-// ---- vectors ------------------------------------------------------------------------------------
-
-function project(eng, f) {
-  const { d, k, mean, matrix } = eng;
-  const centred = new Float32Array(d);
-  for (let j = 0; j < d; j++) centred[j] = f[j] - mean[j];
-  const v = new Float32Array(k);
-  let norm = 0;
-  for (let c = 0; c < k; c++) {
-    let s = 0;
-    const row = c * d;
-    for (let j = 0; j < d; j++) s += centred[j] * matrix[row + j];
-    v[c] = s; norm += s * s;
+/** An image the browser draws but will not let the page read (a canvas "tainted" by it). */
+class UnreadableImage extends Error {
+  constructor(svg) {
+    super(svg ? 'This SVG cannot be searched: it contains HTML (a foreignObject), which the browser does not let the page read. Save it as PNG or JPEG and try that.'
+      : 'The browser does not let the page read this image. Save it as PNG or JPEG and try that.');
+    this.name = 'UnreadableImage';
   }
-  norm = Math.sqrt(norm) || 1;
-  for (let c = 0; c < k; c++) v[c] /= norm;
-  return v;
-}
-
-function scoreAll(eng, q) {
-  const { n, k, codes, scales } = eng;
-  const scores = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    const row = i * k;
-    for (let c = 0; c < k; c++) s += codes[row + c] * q[c];
-    scores[i] = s * scales[i];
-  }
-  return scores;
 }
 
 // ---- the panel ----------------------------------------------------------------------------------
 
 class ImageSearchUI {
-  constructor(coll, desc, hooks) {
-    this.coll = coll;
+  constructor(app, desc, viewer) {
+    this.app = app;
+    this.coll = app.coll;
     this.desc = desc;
-    this.hooks = hooks;
+    this.viewer = viewer;
     this.engine = null;
     this.last = null;      // {features, vector, scores, timings, results}
     this.glows = [];
     this.root = null;
-    this._mask = undefined;
     this._busy = Promise.resolve();
+    // results follow the filters while the panel is open
+    app.addEventListener('change', (e) => {
+      if (e.detail.what === 'filters' && this.isOpen && this.last) this._render();
+    });
   }
 
   get isOpen() { return !!this.root && !this.root.hidden; }
@@ -321,14 +198,12 @@ class ImageSearchUI {
     this.pickBtn.focus({ preventScroll: true });
     this._ensureEngine().catch(() => {});
     if (this.last) this._render();
-    this._watch();
   }
 
   hide() {
     if (!this.root) return;
     this.root.hidden = true;
     this._clearGlow();
-    clearInterval(this._timer);
     const b = document.getElementById('image-search-open');
     if (b) { b.setAttribute('aria-expanded', 'false'); b.focus({ preventScroll: true }); }
   }
@@ -382,7 +257,7 @@ class ImageSearchUI {
       this._say(`Loading the image model (${mb.toFixed(0)} MB, once)…`);
       this._engine = loadEngine(this.desc).then((eng) => {
         this.engine = eng;
-        if (!this.last) this._say('Ready: choose, drop, paste or photograph an image.');
+        if (!this.last && !this.status.classList.contains('is-error')) this._say('Ready: choose, drop, paste or photograph an image.');
         return eng;
       }, (err) => {
         this._engine = null;
@@ -422,9 +297,18 @@ class ImageSearchUI {
       return null;
     }
     const size = this.desc.model.size[0];
-    const { pixels, preview } = toPixels(img, size, this.desc.model.background);
-    if (img.close) img.close();
-    if (img.url) URL.revokeObjectURL(img.url);
+    let prepared;
+    try {
+      prepared = toPixels(img, size, this.desc.model.background);
+    } catch (err) {
+      if (!(err instanceof UnreadableImage)) throw err;
+      this._say(err.message, true);
+      return null;
+    } finally {
+      if (img.close) img.close();
+      if (img.url) URL.revokeObjectURL(img.url);
+    }
+    const { pixels, preview } = prepared;
     clear(this.preview);
     preview.className = 'isearch-query';
     preview.setAttribute('aria-hidden', 'true');
@@ -442,7 +326,6 @@ class ImageSearchUI {
     const t3 = performance.now();
     this.last = { features: Array.from(features), vector: Array.from(vector), scores, input: pixels,
       timings: { prepare: tPrep, model: t2 - t1, rank: t3 - t2, total: tPrep + (t3 - t1), load: eng.loadMs } };
-    this._mask = undefined;
     this._render();
     this.root.dataset.queries = String((+this.root.dataset.queries || 0) + 1);  // lets tests wait for it
     return this.last.results;
@@ -451,8 +334,7 @@ class ImageSearchUI {
   /** Results under the current filters; re-run when the filters change. */
   _render() {
     if (!this.last) return;
-    const mask = this.hooks.mask ? this.hooks.mask() : null;
-    this._mask = mask;
+    const mask = this.app.result.mask;
     const { scores } = this.last;
     const order = [];
     for (let i = 0; i < scores.length; i++) if (!mask || mask[i]) order.push(i);
@@ -470,7 +352,7 @@ class ImageSearchUI {
 
   _row(i, score, rank) {
     const title = this.coll.title[i] || 'Untitled';
-    const tiles = this.hooks.viewer && this.hooks.viewer.tiles;
+    const tiles = this.viewer && this.viewer.tiles;
     let img;
     if (tiles && tiles.cellCanvas) {  // the cell from the mosaic's tiles: no item chunk to fetch
       img = tiles.cellCanvas(i, 56);
@@ -484,7 +366,7 @@ class ImageSearchUI {
       img,
       el('span', { class: 'isearch-hit-title', text: title }),
       el('span', { class: 'isearch-score', text: score.toFixed(2), attrs: { title: 'cosine similarity' } }));
-    btn.addEventListener('click', () => this.hooks.open(i));
+    btn.addEventListener('click', () => this.app.open(i, { fly: true }));
     return el('li', {}, btn);
   }
 
@@ -492,7 +374,7 @@ class ImageSearchUI {
 
   _glow(items) {
     this._clearGlow();
-    const v = this.hooks.viewer;
+    const v = this.viewer;
     if (!v || !v.osd || !window.OpenSeadragon) return;
     this._layout = v.layout;
     this.glows = items.map((i, r) => {
@@ -511,23 +393,14 @@ class ImageSearchUI {
   }
 
   _rect(i) {
-    const r = this.hooks.viewer.itemRect(i);
+    const r = this.viewer.itemRect(i);
     return new OpenSeadragon.Rect(r.x, r.y, r.w, r.h);
   }
 
   _clearGlow() {
-    const v = this.hooks.viewer;
+    const v = this.viewer;
     for (const [, node] of this.glows) if (v && v.osd) v.osd.removeOverlay(node);
     this.glows = [];
-  }
-
-  /** Filters have no event to listen to: check cheaply while the panel is open. */
-  _watch() {
-    clearInterval(this._timer);
-    this._timer = setInterval(() => {
-      if (!this.last || !this.hooks.mask) return;
-      if (this.hooks.mask() !== this._mask) this._render();
-    }, 400);
   }
 }
 

@@ -21,10 +21,20 @@ export function tsneLayout(coll, world) {
   return new PointLayout(coll, rect, size, px, py, []);
 }
 
+/** The facet the groups layout gathers by: the one with the fewest values in [lo, hi], or null. */
+export function chooseGroupKey(facets, [lo, hi]) {
+  let best = null;
+  for (const [key, f] of facets) {
+    const k = f.values.length;
+    if (k >= lo && k <= hi && (best === null || k < facets.get(best).values.length)) best = key;
+  }
+  return best;
+}
+
 /** Blocks of items, one per value of the facet `key`, largest first, packed in shelves. */
 export function groupLayout(coll, world, key) {
   const n = coll.n;
-  const f = coll.facets[key];
+  const f = coll.facets.get(key);
   const groups = new Map(); // code -> items in grid order
   for (const i of coll.cellToItem) {
     if (i < 0) continue;

@@ -1,5 +1,6 @@
 // The record panel: preview, title, every field with its label, record link, similar images.
-import { el, clear, linkOrText, safeUrl } from './util.js';
+import { el, clear, linkOrText } from './util.js';
+import { safeUrl } from './rules.js';
 import { getItem } from './data.js';
 
 export class Panel {
@@ -85,7 +86,7 @@ export class Panel {
       if (v === null || v === undefined || v === '') {
         dd.textContent = '—';
         dd.className = 'empty';
-      } else if (f.kind === 'category' && coll.facets[f.key]) {
+      } else if (f.kind === 'category' && coll.facets.has(f.key)) {
         const b = el('button', { class: 'chip', text: v, attrs: { type: 'button', title: `Show all items with ${f.label}: ${v}` } });
         b.addEventListener('click', () => this.h.onFacet(f.key, v));
         dd.append(b);

@@ -1,5 +1,6 @@
 // Small DOM and text helpers. Metadata is untrusted: text goes in with textContent only,
-// and links are made only for http(s) or relative URLs.
+// and links are made only for http(s) or relative URLs (rules.js: safeUrl).
+import { safeUrl } from './rules.js';
 
 /** Create an element. opts: {class, text, attrs: {name: value}}; children are appended. */
 export function el(tag, opts = {}, ...children) {
@@ -22,25 +23,6 @@ export function clear(node) {
   while (node.firstChild) node.removeChild(node.firstChild);
 }
 
-/**
- * The URL if it is safe to put in an href: http(s), or relative (no scheme at all).
- * Returns null for javascript:, data:, vbscript:, file: and every other scheme.
- */
-export function safeUrl(raw) {
-  if (typeof raw !== 'string') return null;
-  // Browsers ignore leading/trailing C0 controls and spaces and strip tabs/newlines anywhere.
-  const s = raw.replace(/^[\u0000-\u0020]+|[\u0000-\u0020]+$/g, '').replace(/[\t\n\r]/g, '');
-  if (!s) return null;
-  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(s);
-  if (scheme) {
-    const name = scheme[1].toLowerCase();
-    return name === 'http' || name === 'https' ? s : null;
-  }
-  if (/^[\\/]{2}/.test(s)) return null;            // protocol-relative: leaves the site's origin rules
-  if (/[\u0000-\u001f]/.test(s)) return null;
-  return s;
-}
-
 /** A link when the URL is safe, else a span showing the URL as text. */
 export function linkOrText(url, text, opts = {}) {
   const safe = safeUrl(url);
@@ -51,11 +33,6 @@ export function linkOrText(url, text, opts = {}) {
     a.rel = 'noopener noreferrer';
   }
   return a;
-}
-
-/** Lower-case, accents removed (NFKD, combining marks dropped): same as data/search.json. */
-export function normalize(s) {
-  return String(s).normalize('NFKD').replace(/[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]/g, '').toLowerCase();
 }
 
 const nf = new Intl.NumberFormat('en');

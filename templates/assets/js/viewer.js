@@ -4,13 +4,11 @@ import { CellTiles } from './tiles.js';
 import { tsneLayout, groupLayout } from './layouts.js';
 import { reducedMotion } from './util.js';
 
-/* global OpenSeadragon */
-
 export class Viewer {
   constructor(element, coll, handlers) {
     this.el = element;
     this.coll = coll;
-    this.h = handlers; // {onHover(i, pos, pointerType), onLeave(), onClick(i), onView(), onReady(), onTileFailed(e)}
+    this.h = handlers; // {onHover(i, pos, pointerType), onLeave(), onClick(i), onView(), onTileFailed(e)}
     this.layout = 'grid';
     this.mask = null;
     this.maskVersion = 0;
@@ -23,6 +21,7 @@ export class Viewer {
     this.colors = null;
     this.insets = () => ({ right: 0, bottom: 0 });
     this._raf = 0;
+    this._pending = 0;     // moves asked for the next frame: the view is not settled before they start
   }
 
   open() {
@@ -124,6 +123,15 @@ export class Viewer {
     this._raf = requestAnimationFrame(() => { this._raf = 0; this.draw(); });
   }
 
+  /** Run fn on the next frame (after layout, e.g. once the panel is shown); settled() waits for it. */
+  afterFrame(fn) {
+    this._pending++;
+    requestAnimationFrame(() => {
+      this._pending--;
+      fn();
+    });
+  }
+
   /** True when the view has stopped moving and what it shows is loaded. */
   settled() {
     if (!this.image) return false;
@@ -131,7 +139,7 @@ export class Viewer {
     const a = vp.getCenter(true), b = vp.getCenter(false);
     const still = Math.abs(vp.getZoom(true) - vp.getZoom(false)) < 1e-9 && Math.abs(a.x - b.x) < 1e-9 && Math.abs(a.y - b.y) < 1e-9;
     const loaded = this.layout === 'grid' ? this.image.getFullyLoaded() : this.tiles.loading === 0 && this.tiles.queue.length === 0;
-    return still && loaded && !this._raf;
+    return still && loaded && !this._raf && !this._pending;
   }
 
   // ---- geometry -------------------------------------------------------------------------
@@ -158,9 +166,9 @@ export class Viewer {
     return this.layouts[l];
   }
 
-  /** Item under a pixel position of the viewer element, or -1. */
+  /** Item under a pixel position of the viewer element, or -1 (also outside the element). */
   hit(pos) {
-    if (!this.image) return -1;
+    if (!this.image || !(pos.x >= 0 && pos.y >= 0 && pos.x < this.el.clientWidth && pos.y < this.el.clientHeight)) return -1;
     const p = this.osd.viewport.pointFromPixel(new OpenSeadragon.Point(pos.x, pos.y), true);
     const L = this.points();
     if (L) return L.hit(p, this.mask);
@@ -169,6 +177,17 @@ export class Viewer {
     const col = Math.floor((p.x - this.world.x) / w), row = Math.floor((p.y - this.world.y) / h);
     if (col < 0 || row < 0 || col >= cols || row >= rows) return -1;
     return this.coll.cellToItem[row * cols + col];
+  }
+
+  /** The centre of the part of the stage the panel leaves free, in viewer pixels. */
+  freeCentre() {
+    const ins = this.insets();
+    return { x: (this.el.clientWidth - ins.right) / 2, y: (this.el.clientHeight - ins.bottom) / 2 };
+  }
+
+  /** The item the visitor sees in the middle (of the part the panel leaves free), or -1. */
+  centreItem() {
+    return this.hit(this.freeCentre());
   }
 
   // ---- state setters ----------------------------------------------------------------------

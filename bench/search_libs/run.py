@@ -1,0 +1,140 @@
+"""Search library benchmark: index bytes, load, first-query and per-keystroke times in Chromium.
+
+  .venv/bin/python bench/search_libs/run.py [--work DIR] [--n 100000] [--runs 3]
+
+Makes the collection and the indexes (make_data.py, make_minisearch.js) unless WORK has them, serves
+WORK with the libraries and the page's modules from a local HTTP server, and times each library in
+a fresh headless Chromium page, --runs times (the median is reported). Prints a Markdown table and
+writes WORK/results.json. See bench/README.md, "Text search library".
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import gzip
+import http.server
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+LIBS = {"minisearch": "docs.json", "minisearch-json": "minisearch.json", "lunr": "lunr.json"}
+TYPED = ["cat face", "red heart", "flag of france", "person running", "smiling eyes", "grinning cat",
+         "woman technologist", "yellow circle"]
+LINKS = {  # served name -> file in the project
+    "lib/minisearch.js": "node_modules/minisearch/dist/es/index.js",
+    "lib/lunr.js": "node_modules/lunr/lunr.js",
+    "lib/rules.js": "templates/assets/js/rules.js",
+    "lib/rules.json": "templates/assets/rules.json",
+    "lib/textsearch.js": "templates/assets/js/textsearch.js",
+}
+PAGE = """<!doctype html><meta charset="utf-8"><script src="lib/lunr.js"></script>
+<script type="module" src="bench.js"></script>"""
+
+
+def prepare(work: Path, n: int) -> Path:
+    if not (work / "lunr.json").is_file():
+        subprocess.run([sys.executable, str(HERE / "make_data.py"), str(work), str(n)], check=True)
+    if not (work / "minisearch.json").is_file():
+        subprocess.run(["node", str(HERE / "make_minisearch.js"), str(work)], check=True, cwd=ROOT)
+    www = work / "www"
+    shutil.rmtree(www, ignore_errors=True)
+    (www / "lib").mkdir(parents=True)
+    (www / "data").mkdir()
+    for name, src in LINKS.items():
+        shutil.copyfile(ROOT / src, www / name)
+    # textsearch.js imports ./rules.js: the copies sit side by side in lib/ as in assets/js/
+    shutil.copyfile(HERE / "bench.js", www / "bench.js")
+    (www / "index.html").write_text(PAGE, "utf-8")
+    for f in LIBS.values():
+        (www / "data" / f).symlink_to(work / f)
+    return www
+
+
+def sizes(path: Path) -> dict:
+    raw = path.read_bytes()
+    out = {"bytes": len(raw), "gzip": len(gzip.compress(raw, 6, mtime=0))}
+    try:
+        import brotli
+        out["br"] = len(brotli.compress(raw, quality=11))
+    except ImportError:
+        pass
+    return out
+
+
+def serve(www: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(www)))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, f"http://127.0.0.1:{srv.server_address[1]}/"
+
+
+def measure(url: str, runs: int) -> dict:
+    from playwright.sync_api import sync_playwright
+    results: dict[str, list] = {lib: [] for lib in LIBS}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                    args=["--no-sandbox", "--enable-precise-memory-info"])
+        for _ in range(runs):
+            for lib in LIBS:
+                page = browser.new_page()
+                page.goto(url)
+                page.wait_for_function("window.benchReady === true")
+                results[lib].append(page.evaluate("([lib, typed]) => window.runBench(lib, typed)", [lib, TYPED]))
+                page.close()
+        browser.close()
+    return results
+
+
+def summarise(work: Path, results: dict) -> dict:
+    out = {}
+    for lib, runs in results.items():
+        keys = sorted(k for r in runs for k in r["keys"])
+        out[lib] = {**sizes(work / LIBS[lib]),
+                    "load_ms": statistics.median(r["load"] for r in runs),
+                    "first_query_ms": statistics.median(r["firstQuery"] for r in runs),
+                    "key_median_ms": statistics.median(keys), "key_p95_ms": keys[int(0.95 * (len(keys) - 1))],
+                    "key_max_ms": keys[-1], "heap_mb": statistics.median(r["heap"] for r in runs) / 2**20,
+                    "cat_hits": runs[0]["firstHits"], "top": runs[0]["top"]}
+    return out
+
+
+def table(summary: dict) -> str:
+    lines = ["| library | index | bytes | gzip | brotli | load | first query | per keystroke: median / p95 / max | JS heap |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    names = {"minisearch": ("MiniSearch 7.2.0", "documents, indexed in the page"),
+             "minisearch-json": ("MiniSearch 7.2.0", "its serialized index, `loadJSON`"),
+             "lunr": ("Lunr 2.3.9", "prebuilt in Python (`lunr` 0.8.0)")}
+    mb = lambda b: f"{b / 1e6:.1f} MB"  # noqa: E731
+    for lib, s in summary.items():
+        lines.append(f"| {names[lib][0]} | {names[lib][1]} | {mb(s['bytes'])} | {mb(s['gzip'])} | "
+                     f"{mb(s['br']) if 'br' in s else '-'} | {s['load_ms'] / 1000:.2f} s | {s['first_query_ms']:.1f} ms | "
+                     f"{s['key_median_ms']:.1f} / {s['key_p95_ms']:.1f} / {s['key_max_ms']:.1f} ms | {s['heap_mb']:.0f} MB |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--work", type=Path, default=Path("/tmp/salon-search-bench"))
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--runs", type=int, default=3)
+    a = ap.parse_args()
+    www = prepare(a.work, a.n)
+    srv, url = serve(www)
+    try:
+        summary = summarise(a.work, measure(url, a.runs))
+    finally:
+        srv.shutdown()
+    (a.work / "results.json").write_text(json.dumps({"n": a.n, "typed": TYPED, "libraries": summary}, indent=1))
+    print(table(summary))
+
+
+if __name__ == "__main__":
+    main()

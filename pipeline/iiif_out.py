@@ -1,0 +1,223 @@
+"""IIIF out: each item's image service and Presentation 3.0 Manifest, and a Collection of all.
+
+Written into the site at build time (cheap: the pyramids are hard links into the cache), so a
+new ``--base-url`` rewrites only ids. The JSON is made and validated by ``iiif-prezi3``: every
+object is checked against the Presentation 3.0 model as it is built.
+
+Layout (docs/site-format.md):
+  iiif/collection.json                 Collection of every item's Manifest
+  iiif/<key>/manifest.json             the item's Manifest (one Canvas)
+  iiif/<key>/info.json                 its Image API 3.0 level-0 service (id: <base>iiif/<key>)
+  iiif/<key>/{region}/{size}/0/default.jpg   tiles and whole-image sizes
+"""
+from __future__ import annotations
+
+import html
+import re
+import shutil
+import urllib.parse
+from pathlib import Path, PurePosixPath
+
+from . import UserError
+from .cache import key, link_or_copy, read_json, write_bytes, write_json
+from .dates import year_of
+from .metadata import Record
+from .terminal import plain
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8080/"  # where `npm start` serves the site
+# rights: only these vocabularies are allowed by Presentation 3.0 (and its registered extensions)
+_RIGHTS = re.compile(r"^https?://(creativecommons\.org/(licenses|publicdomain)/|rightsstatements\.org/(vocab|page)/)"
+                     r"[A-Za-z0-9._/-]*$", re.I)
+_SUMMARY = re.compile(r"^(description|summary|caption|abstract)$", re.I)
+_SLUG = re.compile(r"[^A-Za-z0-9_-]+")
+SERVICE_FILES = ("info.json", "salon.json")  # written per site, not linked from the cache
+
+
+def base_url(given: str | None) -> str:
+    """The published address of the site (http or https), ending in '/'."""
+    url = (given or DEFAULT_BASE_URL).strip()
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise UserError(f"--base-url {given!r}: give the http(s) address where the site will be "
+                        f"published, such as https://example.org/collection/")
+    return url if url.endswith("/") else url + "/"
+
+
+def item_key(rel: str) -> str:
+    """The item's folder under iiif/: readable (from the file name), unique (a hash of the path)
+    and safe in any URL."""
+    slug = _SLUG.sub("-", PurePosixPath(rel).stem).strip("-")[:40] or "item"
+    return f"{slug}-{key(rel)[:8]}"
+
+
+def rights_uri(value: str) -> str | None:
+    """A Creative Commons or RightsStatements.org URI in the form IIIF uses (http, /vocab/)."""
+    v = value.strip()
+    if not _RIGHTS.match(v):
+        return None
+    v = re.sub(r"^https://", "http://", v, flags=re.I)
+    return v.replace("rightsstatements.org/page/", "rightsstatements.org/vocab/")
+
+
+def as_text_value(text: str) -> str:
+    """A plain-text value that IIIF clients would take for HTML (it starts with '<' and ends
+    with '>') is wrapped in an escaped <span>, so it shows as the text it is."""
+    t = text.strip()
+    return f"<span>{html.escape(t)}</span>" if t.startswith("<") and t.endswith(">") else t
+
+
+def attach(c, digests: dict[str, str], pyr, base_url_given: str | None) -> None:
+    """Plan the IIIF files of the site.Collection ``c`` (``pyr``: the pyramids stage's result,
+    None when --full-res 0) and say in each item's JSON where they are, for the viewer."""
+    base = base_url(base_url_given)
+    folders, items, longest = [], [], []
+    for rel in c.ids:
+        k = item_key(rel)
+        d = digests[rel]
+        size = pyr.sizes.get(d) if pyr else None
+        folders.append(pyr.folders[d] if size else None)
+        items.append({"manifest": f"iiif/{k}/manifest.json",
+                      "image": {"info": f"iiif/{k}/info.json", "width": size[0], "height": size[1]}
+                      if size else None})
+        longest.append(max(size) if size else 0)
+    c.iiif = {"site": {"collection": "iiif/collection.json", "base_url": base, "full": longest},
+              "items": items, "folders": folders, "base": base, "given": bool(base_url_given), "pyramids": pyr}
+
+
+class _Texts:
+    """Language maps in the one language of the build (--lang, else 'none')."""
+
+    def __init__(self, lang: str | None):
+        self.lang = lang or "none"
+
+    def map(self, *values: str) -> dict[str, list[str]]:
+        return {self.lang: [as_text_value(v) for v in values]}
+
+    def pair(self, label: str, value: str, markup: bool = False):
+        """A label/value pair; ``markup``: the value is HTML we made (escaped), kept as HTML."""
+        from iiif_prezi3 import KeyValueString
+        return KeyValueString(label=self.map(label), value={self.lang: [value]} if markup else self.map(value))
+
+
+def _image_body(service: str, info: dict):
+    """The painting body: the largest whole image the level-0 service has, with the service."""
+    from iiif_prezi3 import AnnotationBody, ServiceV3
+    w, h = info["width"], info["height"]
+    sizes = [(s["width"], s["height"]) for s in info.get("sizes", [])]
+    size = "max" if (w, h) in sizes else "{},{}".format(*max(sizes)) if sizes else "max"
+    bw, bh = (w, h) if size == "max" else max(sizes)
+    return AnnotationBody(id=f"{service}/full/{size}/0/default.jpg", type="Image", format="image/jpeg",
+                          width=bw, height=bh,
+                          service=[ServiceV3(id=service, type="ImageService3", profile="level0")])
+
+
+def _preview_body(url: str, preview: Path):
+    from iiif_prezi3 import AnnotationBody
+
+    from .decode import image_size
+    w, h = image_size(preview)
+    return AnnotationBody(id=url, type="Image", format="image/jpeg", width=w, height=h)
+
+
+def manifest(base: str, k: str, record: Record, fields: list[dict], thumb: str, body, size: tuple[int, int],
+             texts: _Texts, credit: str, credit_url: str) -> str:
+    """One item's Manifest as JSON-LD text (validated by iiif-prezi3 as it is built)."""
+    from iiif_prezi3 import Annotation, AnnotationBody, AnnotationPage, Canvas, Homepage, Manifest
+    root = f"{base}iiif/{k}"
+    values = [(f, record.values[i] if i < len(record.values) else "") for i, f in enumerate(fields)]
+    canvas = Canvas(id=f"{root}/canvas/1", width=size[0], height=size[1], items=[AnnotationPage(
+        id=f"{root}/page/1", items=[Annotation(id=f"{root}/annotation/1", motivation="painting", body=body,
+                                               target=f"{root}/canvas/1")])])
+    extra: dict = {}
+    summary = next((v for f, v in values if v and _SUMMARY.match(f["key"])), None)
+    if summary:
+        extra["summary"] = texts.map(summary)
+    year = next((y for f, v in values if f["kind"] == "year" and v and (y := year_of(v))), None)
+    if year:
+        extra["navDate"] = f"{year:04d}-01-01T00:00:00Z"
+    rights = next((r for _, v in values if v and (r := rights_uri(v))), None)
+    if rights:
+        extra["rights"] = rights
+    if credit:
+        if credit_url:  # the IIIF-allowed HTML subset: a link
+            link = f'<a href="{html.escape(credit_url)}">{html.escape(credit)}</a>'
+            extra["requiredStatement"] = texts.pair("Attribution", link, markup=True)
+        else:
+            extra["requiredStatement"] = texts.pair("Attribution", credit)
+    if record.url:
+        extra["homepage"] = [Homepage(id=urllib.parse.urljoin(base, record.url), type="Text",
+                                      label=texts.map(record.title), format="text/html")]
+    m = Manifest(id=f"{root}/manifest.json", label=texts.map(record.title),
+                 metadata=[texts.pair(f["label"], v) for f, v in values if v] or None,
+                 thumbnail=[AnnotationBody(id=thumb, type="Image", format="image/jpeg")],
+                 items=[canvas], **extra)
+    return m.jsonld()
+
+
+def collection(base: str, title: str, description: str, credit: str, texts: _Texts,
+               refs: list[tuple[str, str, str]]) -> str:
+    """The Collection of every item: (manifest id, label, thumbnail url) each."""
+    from iiif_prezi3 import AnnotationBody, Collection, ManifestRef
+    extra: dict = {}
+    if description:
+        extra["summary"] = texts.map(description)
+    if credit:
+        extra["requiredStatement"] = texts.pair("Attribution", credit)
+    c = Collection(id=f"{base}iiif/collection.json", label=texts.map(title), items=[
+        ManifestRef(id=mid, type="Manifest", label=texts.map(label),
+                    thumbnail=[AnnotationBody(id=thumb, type="Image", format="image/jpeg")])
+        for mid, label, thumb in refs], **extra)
+    return c.jsonld()
+
+
+def link_service(src: Path, dst: Path, service_id: str) -> dict:
+    """Link a cached pyramid into the site and write its info.json with the published id."""
+    shutil.copytree(src, dst, copy_function=link_or_copy, dirs_exist_ok=True,
+                    ignore=lambda d, names: [n for n in names if n in SERVICE_FILES and d == str(src)])
+    info = read_json(src / "info.json")
+    info["id"] = service_id
+    write_json(dst / "info.json", info, compact=False)
+    return info
+
+
+def write(out: Path, c, lang: str | None = None) -> dict:
+    """Write iiif/ into the site folder ``out`` as planned by ``attach``: each item's image
+    service (linked from its cached pyramid; without one, its preview is the image), Manifest,
+    and the Collection. Returns what the report says about them."""
+    texts, base, folders = _Texts(lang), c.iiif["base"], c.iiif["folders"]
+    refs = []
+    for i, rel in enumerate(c.ids):
+        k = item_key(rel)
+        root = out / "iiif" / k
+        thumb = f"{base}thumbs/{c.previews[i].name}"
+        if folders[i] is not None:
+            info = link_service(folders[i], root, f"{base}iiif/{k}")
+            body, size = _image_body(info["id"], info), (info["width"], info["height"])
+        else:
+            body = _preview_body(thumb, c.previews[i])
+            size = (body.width, body.height)
+        text = manifest(base, k, c.records[i], c.fields, thumb, body, size, texts, c.credit, c.credit_url)
+        write_bytes(root / "manifest.json", text.encode("utf-8"))
+        refs.append((f"{base}iiif/{k}/manifest.json", c.records[i].title, thumb))
+    text = collection(base, c.title, c.description, c.credit, texts, refs)
+    write_bytes(out / "iiif" / "collection.json", text.encode("utf-8"))
+    return _report(c.iiif, len(refs))
+
+
+def _report(plan: dict, manifests: int) -> dict:
+    pyr = plan["pyramids"]
+    services = sum(f is not None for f in plan["folders"])
+    out = {"manifests": manifests, "services": services, "base_url": plan["base"]}
+    lines = []
+    if pyr is not None:
+        out.update(pyramids_made=pyr.made, pyramids_bytes=pyr.bytes, pyramids_files=pyr.files,
+                   pyramids_failed=pyr.failed)
+        lines.append(f"Full resolution: {services} of {manifests} items, {pyr.bytes / 1e6:,.1f} MB in "
+                     f"{pyr.files:,} files ({pyr.made} cut by this build).")
+        lines += [f"  - no full-resolution view for {plain(rel)}: {plain(why)}"
+                  for rel, why in list(pyr.failed.items())[:20]]
+    lines.append(f"IIIF: {manifests} manifests and iiif/collection.json, ids under {plan['base']}"
+                 + ("" if plan["given"] else " (the preview address: set --base-url URL to the address "
+                                             "where the site will be published)"))
+    out["summary"] = lines
+    return out

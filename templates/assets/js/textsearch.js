@@ -1,0 +1,81 @@
+// Ranked text search over data/textindex.json (written by pipeline/textindex.py), with MiniSearch
+// (npm `minisearch`, copied to assets/minisearch/ by the build). The build folds the text with the
+// shared rule (rules.json); queries are folded here with the same rule (rules.js), and both go
+// through the one tokenizer and plural folding below, so any spelling of accents and case finds
+// the same items. Ranking, strictly in this order: more query words matched; more of them matched
+// as whole words (not only as the start of a longer word); then MiniSearch's BM25 score, where a
+// title match weighs TITLE_BOOST times a match in the other fields.
+import { fold } from './rules.js';
+
+export const TITLE_BOOST = 4;
+const PREFIX_WEIGHT = 0.25;      // a word-prefix match counts this much of a whole-word match
+const APOSTROPHES = /['\u2019\u02bc]/gu;  // "cat's" is one word, "cats"
+const NON_WORD = /[^\p{L}\p{N}]+/u;
+const SIBILANT_ES = /(?:x|z|ch|sh|ss)es$/;
+
+/**
+ * Simple English plural folding, the same for the text and the query: cats -> cat,
+ * puppies -> puppy, boxes -> box, houses -> house; glass, bus, yes stay as they are.
+ * Only the end of a word changes, so "cat" never finds "education" or "indicator".
+ */
+export function stem(word) {
+  if (word.length <= 3 || !word.endsWith('s')) return word;
+  if (word.endsWith('ies') && word.length > 4) return `${word.slice(0, -3)}y`;
+  if (SIBILANT_ES.test(word)) return word.slice(0, -2);
+  if (/(?:ss|us|is)$/.test(word)) return word;
+  return word.slice(0, -1);
+}
+
+/** Words of already-folded text: apostrophes dropped, split at anything not a letter or digit. */
+export function tokenize(folded) {
+  return String(folded).replace(APOSTROPHES, '').split(NON_WORD).filter(Boolean);
+}
+
+/** The search terms of a visitor's query, as they are matched against the index. */
+export function queryTerms(query) {
+  return tokenize(fold(query)).map(stem);
+}
+
+export class TextSearch {
+  /**
+   * MiniSearch: the library's class (the page imports assets/minisearch/index.js; tests import
+   * node_modules/minisearch). data: the parsed data/textindex.json, {fields, docs: [[text per field]]},
+   * doc i being item i.
+   */
+  constructor(MiniSearch, data) {
+    const fields = data.fields;
+    const at = new Map(fields.map((f, k) => [f, k]));
+    const id = fields.length;
+    this.count = data.docs.length;
+    this.mini = new MiniSearch({
+      idField: '#', fields,
+      extractField: (doc, f) => (f === '#' ? doc[id] : doc[at.get(f)]),
+      tokenize, processTerm: stem,
+    });
+    this.mini.addAll(data.docs.map((d, i) => [...d.slice(0, id), i]));
+    this.options = {
+      prefix: true, fuzzy: false, combineWith: 'OR',
+      boost: { [fields[0]]: TITLE_BOOST }, weights: { prefix: PREFIX_WEIGHT, fuzzy: 0 },
+    };
+  }
+
+  /** Item indices matching the query, best first (see the ranking above); [] for an empty query. */
+  search(query) {
+    const q = tokenize(fold(query)).join(' ');
+    if (!q) return [];
+    const hits = this.mini.search(q, this.options).map((r) => ({
+      id: r.id, score: r.score, words: r.queryTerms.length,
+      exact: r.queryTerms.filter((t) => Object.hasOwn(r.match, t)).length,
+    }));
+    hits.sort((a, b) => b.words - a.words || b.exact - a.exact || b.score - a.score || a.id - b.id);
+    return hits.map((h) => h.id);
+  }
+}
+
+/** Fetch the library and the index (each once, when first needed) and make the search. */
+export async function openTextSearch(indexUrl = 'data/textindex.json',
+  libUrl = new URL('../minisearch/index.js', import.meta.url).href) {
+  const [lib, res] = await Promise.all([import(libUrl), fetch(indexUrl, { credentials: 'same-origin' })]);
+  if (!res.ok) throw new Error(`${indexUrl}: HTTP ${res.status}`);
+  return new TextSearch(lib.default, await res.json());
+}

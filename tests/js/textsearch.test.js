@@ -1,0 +1,51 @@
+// The page's ranked text search (templates/assets/js/textsearch.js) on small hand-made indexes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import MiniSearch from 'minisearch';
+import { fold } from '../../templates/assets/js/rules.js';
+import './helpers.js';
+import { TextSearch, stem, tokenize, queryTerms } from '../../templates/assets/js/textsearch.js';
+
+test('plural folding: the end of a word only', () => {
+  const cases = { cats: 'cat', cat: 'cat', puppies: 'puppy', boxes: 'box', dishes: 'dish', glasses: 'glass',
+    houses: 'house', horses: 'horse', glass: 'glass', bus: 'bus', yes: 'yes', gas: 'gas', pies: 'pie',
+    education: 'education', series: 'sery', iris: 'iris' };
+  for (const [w, want] of Object.entries(cases)) assert.equal(stem(w), want, w);
+});
+
+test('words: apostrophes kept inside, any other non-letter splits', () => {
+  assert.deepEqual(tokenize("cat's face,heart-eyes  2021/04"), ['cats', 'face', 'heart', 'eyes', '2021', '04']);
+  assert.deepEqual(queryTerms('Die STRAẞE, Łódź’s cats'), ['die', 'strasse', 'lodz', 'cat']);
+  assert.deepEqual(tokenize(''), []);
+});
+
+// a tiny collection in data/textindex.json's shape, folded as the build folds it
+const titles = ['Education board', 'Cat face', 'Black cat', 'Catalonia flag', 'Telephone', 'Cats and dogs',
+  'Café au lait', 'Dog face'];
+const text = ['communication indicator', 'animal', 'animal cat', 'catalan', 'cat', 'pets', 'coffee', 'animal'];
+const data = { fields: ['title', 'text'], docs: titles.map((t, i) => [fold(t), fold(text[i])]) };
+
+test('"cat": titles first, then other fields, then word prefixes; never inside a word', () => {
+  const ts = new TextSearch(MiniSearch, data);
+  const got = ts.search('cat');
+  assert.deepEqual(new Set(got.slice(0, 3)), new Set([1, 2, 5]));  // cat in the title (Cats folds to cat)
+  assert.equal(got[3], 4);         // Telephone: cat in its text
+  assert.equal(got[4], 3);         // Catalonia: only a word prefix
+  assert.equal(got.length, 5);     // Education (communication, indicator) is not found
+});
+
+test('every spelling of accents and case finds the same; plurals find singulars', () => {
+  const ts = new TextSearch(MiniSearch, data);
+  assert.deepEqual(ts.search('CATS'), ts.search('cat'));
+  assert.deepEqual(ts.search('cafe'), [6]);
+  assert.deepEqual(ts.search('CAFÉ'), [6]);
+  assert.deepEqual(ts.search('   '), []);
+  assert.deepEqual(ts.search('zebra'), []);
+});
+
+test('all query words rank above some', () => {
+  const ts = new TextSearch(MiniSearch, data);
+  const got = ts.search('dog face');
+  assert.equal(got[0], 7);               // Dog face: both words
+  assert.ok(got.indexOf(1) > 0 && got.indexOf(5) > 0);  // Cat face, Cats and dogs: one word each
+});
