@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import atexit
 import binascii
-import io
 import os
 import re
 import select
@@ -49,8 +48,8 @@ DEFAULT_MAX_MEGAPIXELS = 1000.0  # 1 gigapixel: posters scanned at 600 dpi pass,
 
 pyvips.block_untrusted_set(True)
 pyvips.operation_block_set("VipsForeignLoad", True)
-for _loader in VIPS_LOADERS:
-    pyvips.operation_block_set(_loader, False)
+for _name in VIPS_LOADERS:
+    pyvips.operation_block_set(_name, False)
 pyvips.cache_set_max(0)  # each decode is used once; cached ones would hold their memory
 
 _ONE_WHOLE = threading.Semaphore(1)
@@ -135,7 +134,6 @@ _DATA_URI = re.compile(rb"data:([^,\"'<>]{0,100}),([^\"'<>)]*)", re.IGNORECASE)
 def _embedded_pixels(svg: bytes, depth: int = 0) -> int:
     """Pixels of the raster images an SVG embeds as data: URIs (nested SVGs included), as far as
     their headers tell. A best effort: the drawing process's memory limit is the guarantee."""
-    from PIL import Image
     total = 0
     for m in _DATA_URI.finditer(svg):
         data = _payload(m.group(1).lower(), m.group(2))
@@ -144,11 +142,11 @@ def _embedded_pixels(svg: bytes, depth: int = 0) -> int:
                 total += _embedded_pixels(_gunzip(data, SVG_MAX_BYTES) if data[:2] == b"\x1f\x8b" else data,
                                           depth + 1)
             continue
-        try:
-            with Image.open(io.BytesIO(data), formats=["PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF"]) as im:
-                total += im.size[0] * im.size[1]
-        except Exception:
-            pass  # not an image Pillow knows: the memory limit bounds it
+        try:  # the header only, by the loaders allowed here
+            head = pyvips.Image.new_from_buffer(data, "")
+            total += head.width * head.height
+        except pyvips.Error:
+            pass  # not a raster libvips reads here: the memory limit bounds it
     return total
 
 
@@ -278,12 +276,12 @@ def _pillow_thumbnail(path: Path, width: int, height: int, size: str, crop: str)
     """Pillow's decoders for what libvips refuses (PILLOW_FORMATS only); None if Pillow fails too."""
     from PIL import Image, ImageCms, ImageOps
     try:
-        with Image.open(path, formats=PILLOW_FORMATS) as im:
-            im.load()
-            im = ImageOps.exif_transpose(im)
+        with Image.open(path, formats=PILLOW_FORMATS) as opened:
+            opened.load()
+            im = ImageOps.exif_transpose(opened)
             if im.mode == "LAB":
                 im = ImageCms.applyTransform(im, ImageCms.buildTransform(
-                    ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB"))
+                    ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB")) or im
             rgb = np.asarray(im.convert("RGBA" if "A" in im.getbands() or "transparency" in im.info else "RGB"))
     except Exception:
         return None

@@ -63,7 +63,7 @@ def environment() -> dict[str, str]:
     import numpy
     import PIL
     import pyvips
-    env = {"salon": __version__, "python": "%d.%d" % sys.version_info[:2], "numpy": numpy.__version__,
+    env = {"salon": __version__, "python": "{}.{}".format(*sys.version_info[:2]), "numpy": numpy.__version__,
            "pillow": PIL.__version__, "libvips": ".".join(str(pyvips.version(i)) for i in range(3))}
     try:
         import onnxruntime

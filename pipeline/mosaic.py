@@ -16,8 +16,8 @@ import shutil
 import tempfile
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from itertools import islice
 from dataclasses import dataclass
+from itertools import islice
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -171,7 +171,8 @@ def build(cells: list[Path | None], cols: int, rows: int, cell: tuple[int, int],
     work.chmod(0o755)  # mkdtemp makes it private; the site's web server must read the tiles
     try:
         folder = work / f"{name}_files"
-        job = _Job(cols, rows, tuple(cell), tuple(background), tiles, top, k, str(folder))
+        job = _Job(cols, rows, (cell[0], cell[1]), (background[0], background[1], background[2]), tiles, top, k,
+                   str(folder))
         paths = [str(p) if p else None for p in cells] + [None] * (cols * rows - len(cells))
         span = tiles.size << k
         blocks = [(bx, by) for by in range(math.ceil(height / span)) for bx in range(math.ceil(width / span))]

