@@ -23,6 +23,13 @@ FOLDER = "data/image-search"             # inside the site
 ORT_DIR = "assets/ort"                   # onnxruntime-web, copied from node_modules
 ORT_FILES = ["ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"]
 SCHEMA = 1
+# "No close match" (bench/README.md, "Search by image: when is a match close?"): the best item is a
+# close match only if its score is at least MATCH_MIN and MATCH_TYPICAL x the collection's typical
+# nearest-neighbour score, and it stands out from the second best by MATCH_MARGIN, unless it scores
+# MATCH_SURE or more. Measured on the demo: 85 % of true matches (crops, shrunk, re-encoded copies)
+# kept, no unrelated photo, seascape, noise or flat colour called a match.
+MATCH_MIN, MATCH_TYPICAL, MATCH_MARGIN, MATCH_SURE = 0.70, 1.1, 0.05, 0.85
+TYPICAL_SAMPLE = 500                     # items whose best neighbour gives the typical score
 
 
 # ---- the model as ONNX ---------------------------------------------------------------------
@@ -47,6 +54,35 @@ def quantize(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _pca_bytes(mean: np.ndarray, components: np.ndarray) -> bytes:
     return mean.astype("<f4").tobytes() + components.astype("<f2").tobytes()
+
+
+def typical_neighbour_score(scales: np.ndarray, codes: np.ndarray) -> float:
+    """Median, over up to TYPICAL_SAMPLE evenly spread items, of the best score of another item,
+    computed from the quantized vectors the page scores with."""
+    n = len(codes)
+    if n < 2:
+        return 0.0
+    vec = scales[:, None] * codes.astype(np.float32)
+    pick = np.unique(np.linspace(0, n - 1, min(n, TYPICAL_SAMPLE)).astype(int))
+    sims = vec[pick] @ vec.T
+    sims[np.arange(len(pick)), pick] = -np.inf
+    return float(np.median(sims.max(axis=1)))
+
+
+def match_rule(scales: np.ndarray, codes: np.ndarray) -> dict:
+    """The "no close match" rule for this collection, for the page and the CLI."""
+    typical = typical_neighbour_score(scales, codes)
+    return {"min_score": round(max(MATCH_MIN, MATCH_TYPICAL * typical), 4), "min_margin": MATCH_MARGIN,
+            "sure_score": MATCH_SURE, "typical_neighbour": round(typical, 4),
+            "rule": "close match: top >= min_score and (top - second >= min_margin or top >= sure_score)"}
+
+
+def is_close(match: dict, scores: list[float]) -> bool:
+    """Whether the best of ``scores`` (best first) is a close match under ``match`` (match_rule)."""
+    if not scores or scores[0] < match["min_score"]:
+        return False
+    second = scores[1] if len(scores) > 1 else -1.0
+    return scores[0] - second >= match["min_margin"] or scores[0] >= match["sure_score"]
 
 
 # ---- export ---------------------------------------------------------------------------------
@@ -93,6 +129,7 @@ def export(out: Path, reduced: np.ndarray, mean: np.ndarray, components: np.ndar
         "runtime": {"name": "onnxruntime-web", "version": version, "dir": f"{ORT_DIR}/",
                     "module": f"{ORT_DIR}/{ORT_FILES[0]}",
                     "bytes": sum(size(f"{ORT_DIR}/{f}") for f in ORT_FILES)},
+        "match": match_rule(scales, codes),
     }
 
 
