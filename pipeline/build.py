@@ -57,7 +57,7 @@ class Settings:
     neighbours: int = 12
     group_by: str | None = None
     features: str | None = None           # bring-your-own features file (.npz / .npy + ids): no CNN
-    chunk: int = 1000
+    chunk: int = 100                      # items per data/items file: a first click fetches ~50 KB, not ~500
     max_megapixels: float = decode.DEFAULT_MAX_MEGAPIXELS  # larger images are refused (bombs)
     strict: bool = False                  # any skipped file fails the build (for CI)
     exclude: str | None = None            # folder of images to leave out (placeholders)

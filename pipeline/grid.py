@@ -6,6 +6,7 @@ over it stay empty, so that images added later find a free cell near their neigh
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -68,25 +69,35 @@ def assign(xy: np.ndarray, cols: int, rows: int, method: str = "auto",
     raise UserError(f"unknown --grid {method!r}; choose one of: {', '.join(GRID_METHODS)}")
 
 
-def extend(placed: np.ndarray, cols: int, rows: int, targets: np.ndarray) -> tuple[np.ndarray, int, int]:
-    """Cells for new items, each the free cell nearest its target (col, row), taken in order,
-    without moving the ``placed`` cells ((col, row) of each earlier item). When no cell is free
-    the grid grows at its edge: a column on the right, or a row at the bottom, whichever keeps
-    it nearer square. Returns the new items' (col, row) and the grid's cols and rows."""
-    taken = np.zeros((rows, cols), dtype=bool)
-    taken[placed[:, 1], placed[:, 0]] = True
+def extend(placed: np.ndarray, cols: int, rows: int, targets: np.ndarray,
+           cost: Callable[[int, list[np.ndarray]], np.ndarray] | None = None,
+           candidates: int = 8) -> tuple[np.ndarray, int, int]:
+    """Cells for new items without moving the ``placed`` ones ((col, row) of each earlier item).
+    New item i (taken in order) looks at the ``candidates`` free cells nearest its target
+    (col, row) and takes the one of least ``cost(i, around)``, ``around`` holding for each
+    candidate the items in its 8 neighbouring cells (earlier items numbered 0..P-1, new item j
+    as P + j); without ``cost``, the nearest. When no cell is free the grid grows at its edge:
+    a column on the right, or a row at the bottom, whichever keeps it nearer square.
+    Returns the new items' (col, row) and the grid's cols and rows."""
+    occupant = np.full((rows, cols), -1, dtype=np.int64)
+    occupant[placed[:, 1], placed[:, 0]] = np.arange(len(placed))
     out = np.empty((len(targets), 2), dtype=np.int64)
     for i, (tx, ty) in enumerate(targets):
-        free = np.argwhere(~taken)  # (row, col)
+        free = np.argwhere(occupant < 0)  # (row, col)
         if not len(free):
             if cols <= rows:
-                taken, cols = np.hstack([taken, np.zeros((rows, 1), dtype=bool)]), cols + 1
+                occupant, cols = np.hstack([occupant, np.full((rows, 1), -1, dtype=np.int64)]), cols + 1
             else:
-                taken, rows = np.vstack([taken, np.zeros((1, cols), dtype=bool)]), rows + 1
-            free = np.argwhere(~taken)
+                occupant, rows = np.vstack([occupant, np.full((1, cols), -1, dtype=np.int64)]), rows + 1
+            free = np.argwhere(occupant < 0)
         d = (free[:, 1] + 0.5 - tx) ** 2 + (free[:, 0] + 0.5 - ty) ** 2
-        row, col = free[int(np.argmin(d))]  # ties: the first in row order (deterministic)
-        taken[row, col] = True
+        near = free[np.argsort(d, kind="stable")[:candidates if cost else 1]]  # ties: row order
+        pick = 0
+        if cost is not None and len(near) > 1:
+            around = [occupant[max(0, r - 1):r + 2, max(0, c - 1):c + 2].ravel() for r, c in near]
+            pick = int(np.argmin(cost(i, [a[a >= 0] for a in around])))
+        row, col = near[pick]
+        occupant[row, col] = len(placed) + i
         out[i] = col, row
     return out, cols, rows
 

@@ -112,7 +112,7 @@ def extend(ref_x: np.ndarray, ref_xy: np.ndarray, new_x: np.ndarray, method: str
     from openTSNE import TSNEEmbedding
     perplexity = float(min(perplexity, (len(ref_x) - 1) / 3))
     ref = TSNEEmbedding(np.array(ref_xy, dtype=np.float64), _ReferenceAffinities(ref_x, perplexity, threads),
-                        random_state=seed, negative_gradient_method="bh", n_jobs=threads)
+                        random_state=seed, negative_gradient_method="fft", n_jobs=threads)
     centre = (ref_xy.max(axis=0) + ref_xy.min(axis=0)) / 2  # transform centres the map first
     added = ref.transform(new_x, perplexity=min(5.0, perplexity), k=k)
     return np.asarray(added, dtype=np.float64) + centre

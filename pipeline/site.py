@@ -24,6 +24,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 TEMPLATES = PROJECT / "templates"
 OPENSEADRAGON = PROJECT / "node_modules" / "openseadragon" / "build" / "openseadragon"
 MINISEARCH = PROJECT / "node_modules" / "minisearch"  # text search (assets/js/textsearch.js)
+NODE_MODULES = PROJECT / "node_modules"
 
 
 @dataclass
@@ -128,6 +129,8 @@ def write(c: Collection, tiles_dir: Path, out: Path, chunk: int = 1000) -> None:
     (out / "assets" / "minisearch").mkdir(exist_ok=True)
     for src, name in ((MINISEARCH / "dist" / "es" / "index.js", "index.js"), (MINISEARCH / "LICENSE.txt", "LICENSE.txt")):
         shutil.copyfile(src, out / "assets" / "minisearch" / name)
+    if any(spec.get("kind") == "geo" for spec in (c.layouts or {}).values()):
+        vendor_world(out / "assets" / "world")
     data = out / "data"
     write_json(data / "collection.json", collection_json(c, chunk))
     write_json(data / "search.json", search_text(c))
@@ -144,6 +147,25 @@ def write(c: Collection, tiles_dir: Path, out: Path, chunk: int = 1000) -> None:
                     "credit_url": c.credit_url, "count": len(c.ids)},
         image_search=bool(c.image_search))
     write_bytes(out / "index.html", html.encode("utf-8"))
+
+
+def vendor_world(dst: Path) -> None:
+    """The places layout's world outline and what draws it (assets/js/geo.js), from npm: world-atlas
+    (Natural Earth land, public domain), d3-geo with its d3-array, topojson-client; all ISC."""
+    files = {"land-110m.json": "world-atlas/land-110m.json", "d3-array.js": "d3-array/dist/d3-array.min.mjs",
+             **{f"LICENSE-{p}": f"{p}/LICENSE" for p in ("world-atlas", "d3-geo", "d3-array", "topojson-client")}}
+    if not all((NODE_MODULES / f).is_file() for f in [*files.values(), "d3-geo/dist/d3-geo.min.mjs"]):
+        raise UserError("world-atlas, d3-geo or topojson-client is missing: run `npm install` in the project folder")
+    (dst / "topojson-client").mkdir(parents=True, exist_ok=True)
+    for name, src in files.items():
+        shutil.copyfile(NODE_MODULES / src, dst / name)
+    for src in (NODE_MODULES / "topojson-client" / "src").glob("*.js"):  # ES modules with relative imports
+        shutil.copyfile(src, dst / "topojson-client" / src.name)
+    # d3-geo's one bare import made relative: the page has no import map (its CSP allows no inline script)
+    geo = (NODE_MODULES / "d3-geo/dist/d3-geo.min.mjs").read_text(encoding="utf-8")
+    if geo.count('from"d3-array"') != 1:
+        raise UserError("d3-geo's build is not the one Salon pins (package.json): run `npm ci`")
+    write_bytes(dst / "d3-geo.js", geo.replace('from"d3-array"', 'from"./d3-array.js"').encode("utf-8"))
 
 
 # --- Output safety: Salon replaces only a folder it made itself (see docs/threat-model.md) ---

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -89,8 +90,35 @@ def wait_settled(page, timeout: float = 30_000) -> None:
 
 
 def wait_search_index(page) -> None:
-    """Until the full-text index is in (before it, search covers titles only)."""
+    """Until the ranked text index is in (before it, search covers titles only). The page fetches
+    it when the visitor first comes to the search box: this goes there."""
+    page.focus("#search")
     page.wait_for_selector("body[data-search-index=ready]", state="attached", timeout=30_000)
+
+
+def stem(word: str) -> str:
+    """The page's plural folding (assets/js/textsearch.js stem), for the tests' expectations."""
+    if len(word) <= 3 or not word.endswith("s"):
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if re.search(r"(?:x|z|ch|sh|ss)es$", word):
+        return word[:-2]
+    if re.search(r"(?:ss|us|is)$", word):
+        return word
+    return word[:-1]
+
+
+def words(text: str) -> list[str]:
+    """The words the text search indexes: folded, apostrophes dropped, split at non-letters, stemmed."""
+    return [stem(w) for w in re.split(r"[^\w]|_", re.sub(r"['\u2019\u02bc]", "", fold(text))) if w]
+
+
+def finds(query: str, text: str) -> bool:
+    """Whether the text search finds `text` for a one-word query: one of its words is the query's
+    word or starts with it (never a match inside a word)."""
+    q = stem(fold(query).strip())
+    return any(w.startswith(q) for w in words(text))
 
 
 def shot(page, name: str) -> Path:

@@ -72,7 +72,10 @@ def test_upload_an_artwork_and_a_crop(page, served, built_site, demo_collection,
     top_row = page.locator("#image-search-results button[data-rank='1']")
     assert top_row.get_attribute("data-item") == str(n)
     assert coll["items"]["title"][n] in top_row.inner_text()
-    assert page.locator(".isearch-glow").count() == len(first["results"]) > 0
+    # a close match: the results are marked on the mosaic and everything else is dimmed
+    assert page.get_attribute("#image-search", "data-state") == "close"
+    assert page.evaluate("() => salon.marks.image.length") == len(first["results"]) > 0
+    assert page.evaluate("() => salon.viewer.mask.reduce((a, b) => a + b, 0)") == len(first["results"])
 
     # the browser computes what the build computes for the same file
     index = image_search.load_index(built_site)
@@ -96,9 +99,13 @@ def test_upload_an_artwork_and_a_crop(page, served, built_site, demo_collection,
     page.wait_for_selector("#panel:not([hidden])")
     assert page.locator("#panel").get_attribute("data-item") == str(n)
 
-    # text search narrows the image results to matching items (they follow every filter change)
+    # the whole collection is searched whatever the filters; "within current filters" narrows
+    # the image results to matching items (then they follow every filter change)
     word = coll["items"]["title"][n].split()[0]
     page.fill("#search", word)
+    page.wait_for_function("() => !document.getElementById('image-search-within').disabled")
+    assert page.locator("#image-search-results li").count() == len(first["results"])
+    page.check("#image-search-within")
     page.wait_for_function("() => / filtered items/.test(document.getElementById('image-search-status').textContent)")
     titles = page.locator("#image-search-results .isearch-hit-title").all_inner_texts()
     assert titles and all(word.lower() in t.lower() for t in titles)

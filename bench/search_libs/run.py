@@ -88,6 +88,9 @@ def measure(url: str, runs: int) -> dict:
                 page.goto(url)
                 page.wait_for_function("window.benchReady === true")
                 results[lib].append(page.evaluate("([lib, typed]) => window.runBench(lib, typed)", [lib, TYPED]))
+                r = results[lib][-1]
+                print(f"{lib}: load {r['load']:.0f} ms, first query {r['firstQuery']:.1f} ms, keystrokes median "
+                      f"{sorted(r['keys'])[len(r['keys']) // 2]:.1f} ms, max {max(r['keys']):.0f} ms", flush=True)
                 page.close()
         browser.close()
     return results

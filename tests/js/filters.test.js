@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { tinyColl } from './helpers.js';
 import { Filters } from '../../templates/assets/js/filters.js';
 import { fold } from '../../templates/assets/js/rules.js';
+import MiniSearch from 'minisearch';
+import { TextSearch } from '../../templates/assets/js/textsearch.js';
 
 const matches = (f) => [...f.compute().matches];
 
@@ -23,12 +25,16 @@ test('text search folds the query like the titles (titles only until the index a
   f.q = 'οδος'; assert.deepEqual(matches(f), [3]);
   f.q = 'viet tieng'; assert.deepEqual(matches(f), [4]);   // every word, any order
   f.q = 'zzz'; assert.deepEqual(matches(f), []);
-  // the index (data/search.json) replaces the titles once loaded
+  f.q = 'stra'; assert.deepEqual(matches(f), [0]);         // the start of a word
+  f.q = 'rasse'; assert.deepEqual(matches(f), []);         // never inside a word
+  // the ranked index (data/textindex.json) replaces the titles once loaded: best first
   const c = tinyColl();
-  f.setIndex(c.title.map((t, i) => fold(`${t} note${i}`)));
-  f.q = 'note5'; assert.deepEqual(matches(f), [5]);
-  f.setIndex(['too short']);  // a wrong index is refused
-  f.q = 'note5'; assert.deepEqual(matches(f), [5]);
+  const docs = c.title.map((t, i) => [fold(t), fold(i === 5 ? 'harbour view' : `note${i}`)]);
+  f.setTextSearch(new TextSearch(MiniSearch, { fields: ['title', 'text'], docs }));
+  f.q = 'note5'; assert.deepEqual(matches(f), []);
+  f.q = 'harbour'; assert.deepEqual(matches(f), [1, 5]);   // title before other fields
+  f.facets.set('kind', new Set(['town']));
+  assert.deepEqual(matches(f), [1]);                         // and every other filter still applies
 });
 
 test('facets: OR within one, AND across; counts ignore the facet itself', () => {

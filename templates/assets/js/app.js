@@ -2,25 +2,30 @@
 // Every change is announced by one 'change' event whose detail says what changed:
 //   filters {push}                   the filters and this.result
 //   item    {push, fly, immediate}   this.item opened (a number) or closed (null)
+//   full    {push}                   this.full: the open item shown alone at full resolution
 //   cursor                           this.cursor moved (keyboard)
-//   layout  {push, changed, keepView}
+//   layout  {push, changed, keepView}   this.layout (or this.groupKey for the groups) changed
 //   view    {view}                   a view to show (from a link); without view: the visitor moved it
 //   fit                              show the whole layout
 // detail.fromUrl is true while a state from the address is applied. No DOM here: the viewer,
 // panel, sidebar, address and search by image subscribe.
 import { Filters } from './filters.js';
+import { layoutChoices } from './layouts.js';
 
 export class App extends EventTarget {
   constructor(coll, { groupKey = null } = {}) {
     super();
     this.coll = coll;
     this.groupKey = groupKey;  // the facet the groups layout gathers by, or null
+    this.layouts = new Set(layoutChoices(coll, !!groupKey).map((c) => c.name));  // layout names offered
     this.filters = new Filters(coll);
     this.result = this.filters.compute();
     this.item = null;
+    this.full = false;         // the open item shown alone at full resolution (fullres.js)
     this.cursor = -1;
     this.stepPos = -1;         // the open item's place among the matches, or -1
     this.layout = 'grid';
+    this.shownGroupKey = null; // the key the groups layout was last shown by
     this.applying = false;
   }
 
@@ -78,15 +83,25 @@ export class App extends EventTarget {
 
   open(i, { fly = true, replace = false, immediate = false } = {}) {
     if (!(Number.isInteger(i) && i >= 0 && i < this.coll.n)) return;
+    if (i !== this.item) this.full = false;
     this.item = i;
     this.cursor = i;
     this.stepPos = this._posOf(i);
     this.emit('item', { fly, immediate, push: !replace });
   }
 
+  /** Show the open item alone at full resolution (on) or go back to the collection. */
+  setFull(on, { push = true } = {}) {
+    on = !!on && this.item !== null;
+    if (on === this.full) return;
+    this.full = on;
+    this.emit('full', { push });
+  }
+
   close() {
     if (this.item === null) return;
     this.item = null;
+    this.full = false;
     this.emit('item', { push: true });
   }
 
@@ -107,10 +122,19 @@ export class App extends EventTarget {
   // ---- layout and view ----
 
   setLayout(layout, { push = true, keepView = false } = {}) {
-    if (layout !== 'tsne' && !(layout === 'groups' && this.groupKey)) layout = 'grid';
-    const changed = layout !== this.layout;
+    if (!this.layouts.has(layout)) layout = 'grid';
+    const key = layout === 'groups' ? this.groupKey : null;
+    const changed = layout !== this.layout || key !== this.shownGroupKey;
     this.layout = layout;
+    this.shownGroupKey = key;
     this.emit('layout', { push, changed, keepView });
+  }
+
+  /** Gather the groups layout by another categorical column (any facet), and show it. */
+  setGroupKey(key, { push = true, keepView = false } = {}) {
+    if (!this.coll.facets.has(key) || !this.layouts.has('groups')) return;
+    this.groupKey = key;
+    this.setLayout('groups', { push, keepView });
   }
 
   /** The visitor moved the view (the address keeps it). */
@@ -129,11 +153,14 @@ export class App extends EventTarget {
       f.facets = new Map([...s.facets].filter(([k, v]) => this.coll.facets.has(k) && v.length).map(([k, v]) => [k, new Set(v)]));
       f.years = new Map([...s.years].filter(([k]) => this.coll.years.has(k)));
       this.refilter();
+      if (s.groupBy && this.coll.facets.has(s.groupBy)) this.groupKey = s.groupBy;
       this.setLayout(s.layout, { keepView: !!s.view });
       if (s.view) this.emit('view', { view: s.view });
       else if (first && s.layout !== 'grid') this.emit('fit');
-      if (s.item !== null && s.item < this.coll.n) this.open(s.item, { fly: !s.view, immediate: first });
-      else this.close();
+      if (s.item !== null && s.item < this.coll.n) {
+        this.open(s.item, { fly: !s.view, immediate: first });
+        this.setFull(s.full);
+      } else this.close();
     } finally {
       this.applying = false;
     }
@@ -142,6 +169,6 @@ export class App extends EventTarget {
   /** The state for the address; view: the viewer's current view. */
   snapshot(view = null) {
     const facets = new Map([...this.filters.facets].map(([k, s]) => [k, [...s]]));
-    return { item: this.item, q: this.filters.q, facets, years: new Map(this.filters.years), layout: this.layout, view };
+    return { item: this.item, full: this.full, q: this.filters.q, facets, years: new Map(this.filters.years), layout: this.layout, groupBy: this.layout === 'groups' ? this.groupKey : null, view };
   }
 }

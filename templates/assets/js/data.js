@@ -32,6 +32,10 @@ export async function loadCollection() {
     chunkSize: c.chunk_size || 1000,
     dzi: c.dzi || 'tiles/mosaic.dzi',
     searchUrl: c.search || 'data/search.json',
+    // timeline, places and --layout layouts by name (layouts.js); what made xy; spans of vague dates
+    layouts: new Map(Object.entries(c.layouts || {})),
+    projection: c.projection || 'tsne',
+    yearRanges: new Map(Object.entries(c.year_ranges || {})),
   };
 }
 

@@ -42,15 +42,17 @@ export class FacetsUI {
       const to = el('input', { class: 'year-input', attrs: { type: 'number', min: lo, max: hi, step: 1, value: hi, 'aria-label': `${label(key)} to`, inputmode: 'numeric' } });
       const reset = el('button', { class: 'linklike', text: 'Any', attrs: { type: 'button' } });
       const row = el('div', { class: 'year-row' }, from, el('span', { class: 'dash', text: '–' }), to, reset);
-      const apply = () => {
+      // what the visitor typed is kept: a "from" after "to" moves "to" up to it (and the other
+      // way round), never swaps the two (typing 2019 then 2021 after a 2018 bar gives 2019-2021)
+      const apply = (typed) => {
         let a = Math.round(Number(from.value)), b = Math.round(Number(to.value));
-        if (!Number.isFinite(a)) a = lo;
-        if (!Number.isFinite(b)) b = hi;
-        if (a > b) [a, b] = [b, a];
+        if (!from.value.trim() || !Number.isFinite(a)) a = lo;
+        if (!to.value.trim() || !Number.isFinite(b)) b = hi;
+        if (a > b) { if (typed === from) b = a; else a = b; }
         app.setYears(key, a <= lo && b >= hi ? null : [a, b]);
       };
-      from.addEventListener('change', apply);
-      to.addEventListener('change', apply);
+      from.addEventListener('change', () => apply(from));
+      to.addEventListener('change', () => apply(to));
       reset.addEventListener('click', () => app.setYears(key, null));
       // a bar of the histogram chooses its span of years
       hist.addEventListener('click', (e) => {

@@ -1,7 +1,9 @@
-// The filter model: full-text search AND facets (OR within one) AND year ranges.
-// Produces a per-item match mask, the matches in grid order, and counts for the facet UI.
+// The filter model: ranked text search AND facets (OR within one) AND year ranges.
+// Produces a per-item match mask, the matches (best first for a text query, else in the grid's
+// reading order) and counts for the facet UI.
 // Facet and year keys are CSV column names: they live in Maps, never as object properties.
 import { fold } from './rules.js';
+import { tokenize, stem } from './textsearch.js';
 
 export class Filters {
   constructor(coll) {
@@ -9,9 +11,9 @@ export class Filters {
     this.q = '';
     this.facets = new Map(); // key -> Set of value strings
     this.years = new Map();  // key -> [lo, hi]
-    this.index = null;     // data/search.json once loaded
-    this._titles = null;   // fallback index (normalised titles)
-    this._lastText = null; // {terms, pass} for incremental narrowing while typing
+    this.text = null;        // the ranked text search (textsearch.js TextSearch) once loaded
+    this._titleWords = null; // until then: each title's words, for the same whole-word/prefix rule
+    this._ranked = null;     // {q, text, list}: the last query's ranking, reused while only facets change
     // items in reading order of the grid
     const order = [];
     for (const i of coll.cellToItem) if (i >= 0) order.push(i);
@@ -21,53 +23,48 @@ export class Filters {
     this._yearSpan = new Map();
   }
 
-  setIndex(index) {
-    if (Array.isArray(index) && index.length === this.coll.n) {
-      this.index = index;
-      this._lastText = null;
-    }
+  /** Use the ranked text search (titles and every searched field) from now on. */
+  setTextSearch(text) {
+    this.text = text;
+    this._ranked = null;
   }
 
   get active() {
     return this.terms().length > 0 || [...this.facets.values()].some((s) => s.size) || this.years.size > 0;
   }
 
+  /** The query's words as they are matched: folded, split at non-letters, plurals folded. */
   terms() {
-    return fold(this.q).split(/\s+/).filter(Boolean);
+    return tokenize(fold(this.q)).map(stem);
   }
 
-  _textPass(terms) {
-    const n = this.coll.n;
-    let idx = this.index;
-    if (!idx) idx = this._titles ||= this.coll.title.map((t) => fold(t || ''));
-    const last = this._lastText;
-    // Typing more characters only narrows: test only what passed before.
-    const narrowing = last && last.idx === idx && last.terms.length <= terms.length &&
-      last.terms.every((t, j) => (j === last.terms.length - 1 ? terms[j].includes(t) : terms[j] === t));
-    const pass = new Uint8Array(n);
-    if (narrowing) {
-      const prev = last.list;
-      const keep = [];
-      outer: for (let k = 0; k < prev.length; k++) {
-        const i = prev[k];
-        const s = idx[i];
-        for (let t = 0; t < terms.length; t++) if (!s.includes(terms[t])) continue outer;
-        pass[i] = 1;
-        keep.push(i);
+  /** Items matching the query, best first. */
+  _rank(terms) {
+    const r = this._ranked;
+    if (r && r.q === this.q && r.text === this.text) return r.list;
+    const list = this.text ? Int32Array.from(this.text.search(this.q)) : this._rankTitles(terms);
+    this._ranked = { q: this.q, text: this.text, list };
+    return list;
+  }
+
+  /**
+   * Before the index arrives: titles only, by the index's rule (every word found as a whole word
+   * or the start of one), whole-word matches first, then in the grid's order.
+   */
+  _rankTitles(terms) {
+    const words = (this._titleWords ||= this.coll.title.map((t) => tokenize(fold(t || '')).map(stem)));
+    const hits = [];
+    for (const i of this.gridOrder) {
+      const w = words[i];
+      let exact = 0, ok = true;
+      for (const t of terms) {
+        if (w.includes(t)) exact++;
+        else if (!w.some((x) => x.startsWith(t))) { ok = false; break; }
       }
-      this._lastText = { idx, terms, pass, list: keep };
-      return pass;
+      if (ok) hits.push([i, exact]);
     }
-    const list = [];
-    outer2: for (let i = 0; i < n; i++) {
-      const s = idx[i];
-      if (!s) continue;
-      for (let t = 0; t < terms.length; t++) if (!s.includes(terms[t])) continue outer2;
-      pass[i] = 1;
-      list.push(i);
-    }
-    this._lastText = { idx, terms, pass, list };
-    return pass;
+    hits.sort((a, b) => b[1] - a[1]);  // stable: grid order among equals
+    return Int32Array.from(hits, (h) => h[0]);
   }
 
   /** Recompute everything. Returns {active, mask, matches, count, facetCounts, yearCounts}. */
@@ -75,7 +72,12 @@ export class Filters {
     const { n, facets, years } = this.coll;
     const constraints = []; // {kind, key, pass: Uint8Array}
     const terms = this.terms();
-    if (terms.length) constraints.push({ kind: 'text', key: 'q', pass: this._textPass(terms) });
+    const ranked = terms.length ? this._rank(terms) : null;
+    if (ranked) {
+      const pass = new Uint8Array(n);
+      for (const i of ranked) pass[i] = 1;
+      constraints.push({ kind: 'text', key: 'q', pass });
+    }
     for (const [key, sel] of this.facets) {
       const f = facets.get(key);
       if (!sel.size || !f) continue;
@@ -111,7 +113,7 @@ export class Filters {
     const matches = new Int32Array(count);
     {
       let k = 0;
-      const order = this.gridOrder;
+      const order = ranked || this.gridOrder;  // a text query's best first
       for (let j = 0; j < order.length; j++) { const i = order[j]; if (!mask || mask[i]) matches[k++] = i; }
     }
     // Facet counts: items passing every constraint except the facet's own.
@@ -143,7 +145,7 @@ export class Filters {
       for (let k = 0; k < counts.length; k++) if (counts[k]) m.set(lo + k, counts[k]);
       yearCounts.set(key, m);
     }
-    const out = { active, mask, matches, count, facetCounts, yearCounts };
+    const out = { active, mask, matches, count, facetCounts, yearCounts, ranked: !!ranked };
     if (!active) this._base = out;
     return out;
   }

@@ -1,10 +1,11 @@
 // The state in the URL hash, so a link reproduces what the visitor sees, and its syncing both ways.
-// #item=12&q=boat&f.category=animals&f.category=food&y.date=1900-1910&layout=tsne&v=0.5,0.4,3.2
-// layout: grid (default) | tsne | groups. Facet and year keys are column names: kept in Maps.
+// #item=12&full=1&q=boat&f.category=animals&f.category=food&y.date=1900-1910&layout=tsne&v=0.5,0.4,3.2
+// layout: grid (default) | tsne | groups (by=COLUMN) | timeline | geo | a --layout name (the app
+// keeps only those the collection has). Facet and year keys are column names: kept in Maps.
 import { debounce } from './util.js';
 
 export function emptyState() {
-  return { item: null, q: '', facets: new Map(), years: new Map(), layout: 'grid', view: null };
+  return { item: null, full: false, q: '', facets: new Map(), years: new Map(), layout: 'grid', groupBy: null, view: null };
 }
 
 /** The state a hash describes; anything malformed is left out. */
@@ -13,9 +14,11 @@ export function parseHash(hash) {
   const p = new URLSearchParams(String(hash || '').replace(/^#/, ''));
   const item = p.get('item');
   if (item !== null && /^\d{1,9}$/.test(item)) s.item = Number(item);
+  s.full = s.item !== null && p.get('full') === '1';  // the item alone at full resolution
   s.q = p.get('q') || '';
   const layout = p.get('layout');
-  if (layout === 'tsne' || layout === 'grid' || layout === 'groups') s.layout = layout;
+  if (layout && /^[A-Za-z0-9_-]{1,40}$/.test(layout)) s.layout = layout;
+  s.groupBy = s.layout === 'groups' ? p.get('by') : null;
   for (const [k, v] of p) {
     if (k.startsWith('f.') && k.length > 2) {
       const key = k.slice(2);
@@ -35,10 +38,12 @@ export function parseHash(hash) {
 export function toHash(s) {
   const p = new URLSearchParams();
   if (s.item !== null && s.item !== undefined) p.set('item', String(s.item));
+  if (s.full && s.item !== null && s.item !== undefined) p.set('full', '1');
   if (s.q) p.set('q', s.q);
   for (const [k, vals] of s.facets || []) for (const v of vals) p.append(`f.${k}`, v);
   for (const [k, r] of s.years || []) if (r) p.set(`y.${k}`, `${r[0]}-${r[1]}`);
   if (s.layout && s.layout !== 'grid') p.set('layout', s.layout);
+  if (s.layout === 'groups' && s.groupBy) p.set('by', s.groupBy);
   if (s.view) p.set('v', [s.view.x.toFixed(5), s.view.y.toFixed(5), s.view.z.toPrecision(4)].join(','));
   const str = p.toString();
   return str ? `#${str}` : '';
@@ -61,7 +66,7 @@ export class HashSync {
       const d = e.detail;
       if (d.fromUrl) return;
       if (d.what === 'view') this.saveView();
-      else if (d.what === 'filters' || d.what === 'item' || d.what === 'layout') this.write(!!d.push);
+      else if (d.what === 'filters' || d.what === 'item' || d.what === 'full' || d.what === 'layout') this.write(!!d.push);
     });
     const onNav = () => {
       if (currentHash() === this.last) return;

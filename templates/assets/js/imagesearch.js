@@ -1,12 +1,16 @@
 // Search by image: the visitor's picture goes through the collection's own feature model
 // (ONNX, run by onnxruntime-web on WebAssembly) and is compared with every item's vector.
-// Nothing is uploaded; the model, runtime and vectors are fetched only when search is opened.
+// Nothing is uploaded; the model, runtime and vectors are fetched only when search is opened,
+// with a progress bar counting their bytes. The whole collection is searched unless the visitor
+// turns on "within current filters"; the build's calibrated rule (image_search.match) says whether
+// the best item is a close match at all, and says so when it is not. Results stand out on the
+// mosaic in every layout (marks.js) and everything else is dimmed.
 // Files and their layout: docs/site-format.md, "data/image-search/".
 import { el, clear, fmt } from './util.js';
 import { getItem } from './data.js';
 import { halfToFloat, resize, flatten, project, scoreAll } from './resample.js';
 
-const SHOW = 24;          // results listed and glowing on the mosaic
+const SHOW = 24;          // results listed and marked on the mosaic
 const MAX_PIXELS = 40e6;  // larger images are halved by the canvas before our resampling
 const CSS = 'assets/imagesearch.css';
 const ICON_IMAGE = 'M4 5h16v14H4zM4 15l4.5-4.5 4 4 2.5-2.5L20 17M15.5 9.5h.01';
@@ -24,16 +28,37 @@ function svgIcon(path) {
 }
 
 /**
- * Wire the "Search by image" control. app: the App (its filters narrow the results, its open()
- * opens one); viewer: the Viewer (glows and thumbnails).
+ * Whether the best of `scores` (best first) is a close match under the build's rule
+ * (collection.json image_search.match; pipeline/image_search.py is_close is the same rule).
+ * Without a rule (an older site) every best item counts as close.
  */
-export function initImageSearch(app, { viewer }) {
+export function isClose(match, scores) {
+  if (!scores.length) return false;
+  if (!match) return true;
+  if (scores[0] < match.min_score) return false;
+  const second = scores.length > 1 ? scores[1] : -1;
+  return scores[0] - second >= match.min_margin || scores[0] >= match.sure_score;
+}
+
+/** The items to list: the best `k` by score, best first, among those `mask` lets through (all without one). */
+export function topItems(scores, mask, k) {
+  const order = [];
+  for (let i = 0; i < scores.length; i++) if (!mask || mask[i]) order.push(i);
+  order.sort((a, b) => scores[b] - scores[a] || a - b);
+  return { top: order.slice(0, k), pool: order.length };
+}
+
+/**
+ * Wire the "Search by image" control. app: the App (its filters narrow the results when the
+ * visitor asks, its open() opens one); viewer: the Viewer (dimming, thumbnails); marks: the Marks.
+ */
+export function initImageSearch(app, { viewer, marks = null }) {
   const coll = app.coll;
   const desc = coll.raw && coll.raw.image_search;
   const button = document.getElementById('image-search-open');
   if (!desc || desc.schema !== 1) { if (button) button.hidden = true; return null; }
   loadCss(CSS);  // small; the model and vectors wait until search is opened
-  const ui = new ImageSearchUI(app, desc, viewer);
+  const ui = new ImageSearchUI(app, desc, viewer, marks);
   if (button) {
     const label = el('span', { class: 'isearch-label', text: button.textContent.trim() });
     button.setAttribute('aria-label', label.textContent);
@@ -70,22 +95,48 @@ function imageFile(dt) {
 
 // ---- model files ------------------------------------------------------------------------------
 
-async function fetchBytes(url) {
+/** A file's bytes, read as a stream so that onBytes(n) hears of every n bytes as they arrive. */
+export async function fetchCounted(url, onBytes = () => {}) {
   const res = await fetch(abs(url), { credentials: 'same-origin' });
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-  return res.arrayBuffer();
+  if (!res.body || !res.body.getReader) {
+    const buf = await res.arrayBuffer();
+    onBytes(buf.byteLength);
+    return buf;
+  }
+  const reader = res.body.getReader();
+  const parts = [];
+  let n = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    n += value.byteLength;
+    onBytes(value.byteLength);
+  }
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.byteLength; }
+  return out.buffer;
 }
 
-/** Loads onnxruntime-web, the model, the PCA and the item vectors (once). */
-async function loadEngine(desc) {
+const WASM = 'ort-wasm-simd-threaded.wasm';   // the runtime's WebAssembly (most of its bytes)
+
+/** Bytes to fetch before the first search: model, PCA, vectors and the runtime. */
+export const engineBytes = (desc) => desc.model.bytes + desc.pca.bytes + desc.vectors.bytes + desc.runtime.bytes;
+
+/** Loads onnxruntime-web, the model, the PCA and the item vectors (once); onBytes(n) counts them. */
+async function loadEngine(desc, onBytes) {
   const t0 = performance.now();
-  const [ort, model, pca, vec] = await Promise.all([
+  const [ort, model, pca, vec, wasm] = await Promise.all([
     import(abs(desc.runtime.module)),
-    fetchBytes(desc.model.file),
-    fetchBytes(desc.pca.file),
-    fetchBytes(desc.vectors.file),
+    fetchCounted(desc.model.file, onBytes),
+    fetchCounted(desc.pca.file, onBytes),
+    fetchCounted(desc.vectors.file, onBytes),
+    fetchCounted(`${desc.runtime.dir}${WASM}`, onBytes).catch(() => null),  // else the runtime fetches it
   ]);
   ort.env.wasm.wasmPaths = abs(desc.runtime.dir);
+  if (wasm) ort.env.wasm.wasmBinary = wasm;
   ort.env.wasm.numThreads = 1;   // threads need cross-origin isolation, which static hosts rarely give
   ort.env.wasm.proxy = false;
   const session = await ort.InferenceSession.create(new Uint8Array(model), {
@@ -171,19 +222,24 @@ class UnreadableImage extends Error {
 // ---- the panel ----------------------------------------------------------------------------------
 
 class ImageSearchUI {
-  constructor(app, desc, viewer) {
+  constructor(app, desc, viewer, marks) {
     this.app = app;
     this.coll = app.coll;
     this.desc = desc;
     this.viewer = viewer;
+    this.marks = marks;
     this.engine = null;
-    this.last = null;      // {features, vector, scores, timings, results}
-    this.glows = [];
+    this.last = null;      // {features, vector, scores, timings, results, close}
+    this.spot = null;      // the items marked on the mosaic, or null
     this.root = null;
     this._busy = Promise.resolve();
-    // results follow the filters while the panel is open
+    // while results are shown they stay marked and the rest dimmed, whatever the filters do
+    // (the stage has just applied the filters' mask: put the results' back); within the filters,
+    // they follow them
     app.addEventListener('change', (e) => {
-      if (e.detail.what === 'filters' && this.isOpen && this.last) this._render();
+      if (e.detail.what !== 'filters' || !this.isOpen || !this.last) return;
+      this._updateScope();
+      this._render();
     });
   }
 
@@ -203,7 +259,7 @@ class ImageSearchUI {
   hide() {
     if (!this.root) return;
     this.root.hidden = true;
-    this._clearGlow();
+    this._spotlight(null);
     const b = document.getElementById('image-search-open');
     if (b) { b.setAttribute('aria-expanded', 'false'); b.focus({ preventScroll: true }); }
   }
@@ -230,6 +286,14 @@ class ImageSearchUI {
     this.drop.addEventListener('dragleave', () => this.drop.classList.remove('is-over'));
     this.drop.addEventListener('drop', () => this.drop.classList.remove('is-over'));
     this.preview = el('div', { class: 'isearch-preview' });
+    this.scope = el('input', { attrs: { type: 'checkbox', id: 'image-search-within' } });
+    this.scopeNote = el('span', { class: 'isearch-scope-note' });
+    this.scope.addEventListener('change', () => this._render());
+    const scope = el('label', { class: 'isearch-scope', attrs: { for: 'image-search-within' } },
+      this.scope, el('span', { text: 'Within current filters' }), this.scopeNote);
+    this.progress = el('progress', { class: 'isearch-bar', attrs: { max: 1, value: 0, id: 'image-search-progress', 'aria-label': 'Loading the image model' } });
+    this.progressText = el('span', { class: 'isearch-bytes' });
+    this.progressBox = el('div', { class: 'isearch-progress', attrs: { hidden: true } }, this.progress, this.progressText);
     this.status = el('p', { class: 'isearch-status', attrs: { role: 'status', 'aria-live': 'polite', id: 'image-search-status' } });
     this.list = el('ol', { class: 'isearch-results', attrs: { id: 'image-search-results', 'aria-label': 'Most similar items' } });
     const close = el('button', { class: 'icon-btn', attrs: { type: 'button', 'aria-label': 'Close search by image' } },
@@ -239,7 +303,8 @@ class ImageSearchUI {
       el('div', { class: 'isearch-head' },
         el('h2', { class: 'isearch-title', text: 'Search by image', attrs: { id: 'image-search-title' } }), close),
       el('p', { class: 'isearch-note', text: 'Your image stays on this device: it is compared with the collection right here in the browser.' }),
-      this.drop, this.preview, this.status, this.list);
+      this.drop, scope, this.progressBox, this.preview, this.status, this.list);
+    this._updateScope();
     this.root.addEventListener('keydown', (e) => {
       if (e.key === 'Escape') { e.stopPropagation(); this.hide(); }
     });
@@ -251,16 +316,38 @@ class ImageSearchUI {
     this.status.classList.toggle('is-error', error);
   }
 
+  /** The switch says how many items the filters leave; without filters there is nothing to narrow. */
+  _updateScope() {
+    if (!this.scope) return;
+    const r = this.app.result;
+    this.scope.disabled = !r.active;
+    this.scopeNote.textContent = r.active ? ` (${fmt(r.count)} items)` : ' (no filters on)';
+  }
+
   _ensureEngine() {
     if (!this._engine) {
-      const mb = (this.desc.model.bytes + this.desc.runtime.bytes + this.desc.pca.bytes + this.desc.vectors.bytes) / 1e6;
-      this._say(`Loading the image model (${mb.toFixed(0)} MB, once)…`);
-      this._engine = loadEngine(this.desc).then((eng) => {
+      const total = engineBytes(this.desc);
+      let loaded = 0, frame = 0;
+      const show = () => {
+        frame = 0;
+        this.progress.value = Math.min(1, loaded / total);
+        this.progressText.textContent = `${(loaded / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB`;
+        this.progressBox.dataset.loaded = String(loaded);
+      };
+      this.progressBox.hidden = false;
+      show();
+      this._say('Loading the image model (once; later searches start at once)…');
+      this._engine = loadEngine(this.desc, (n) => {
+        loaded += n;
+        if (!frame) frame = requestAnimationFrame(show);
+      }).then((eng) => {
+        this.progressBox.hidden = true;
         this.engine = eng;
         if (!this.last && !this.status.classList.contains('is-error')) this._say('Ready: choose, drop, paste or photograph an image.');
         return eng;
       }, (err) => {
         this._engine = null;
+        this.progressBox.hidden = true;
         console.error(err);
         this._say(`Search by image could not start: ${err.message}`, true);
         throw err;
@@ -331,23 +418,44 @@ class ImageSearchUI {
     return this.last.results;
   }
 
-  /** Results under the current filters; re-run when the filters change. */
+  /**
+   * The best items of the whole collection, or of what the filters leave when the visitor asks;
+   * whether the best is a close match (the build's calibrated rule); marked on the mosaic.
+   */
   _render() {
     if (!this.last) return;
-    const mask = this.app.result.mask;
+    const within = this.scope.checked && this.app.result.active;
     const { scores } = this.last;
-    const order = [];
-    for (let i = 0; i < scores.length; i++) if (!mask || mask[i]) order.push(i);
-    order.sort((a, b) => scores[b] - scores[a] || a - b);
-    const top = order.slice(0, SHOW);
+    const { top, pool } = topItems(scores, within ? this.app.result.mask : null, SHOW);
+    const close = isClose(this.desc.match, top.map((i) => scores[i]));
     this.last.results = top.map((i) => [i, scores[i]]);
+    this.last.close = close;
     clear(this.list);
+    this.list.classList.toggle('is-far', !close);
     top.forEach((i, r) => this.list.append(this._row(i, scores[i], r)));
     const t = this.last.timings;
-    const filtered = mask ? ` among ${fmt(order.length)} filtered items` : '';
-    this._say(top.length ? `${top.length} most similar${filtered} · ${(t.total / 1000).toFixed(2)} s`
-      : 'No items match the current filters.');
-    this._glow(top);
+    const where = within ? ` among ${fmt(pool)} filtered items` : '';
+    const secs = `${(t.total / 1000).toFixed(2)} s`;
+    if (!top.length) this._say('No items match the current filters: turn off "Within current filters" to search them all.');
+    else if (close) this._say(`${top.length} most similar${where} · ${secs}`);
+    else this._say(`No close match${where}: nothing here looks much like this image. The nearest items, none of them close:`);
+    this.root.dataset.state = !top.length ? 'empty' : close ? 'close' : 'none';
+    this._spotlight(close ? top : null);
+  }
+
+  /** Mark items on the mosaic and dim the rest (null: back to the filters' own dimming). */
+  _spotlight(items) {
+    this.spot = items && items.length ? items : null;
+    if (this.marks) this.marks.setImage(this.spot);
+    const v = this.viewer;
+    if (!v || !v.setMask) return;
+    if (this.spot) {
+      const mask = new Uint8Array(this.coll.n);
+      for (const i of this.spot) mask[i] = 1;
+      v.setMask(mask);
+    } else {
+      v.setMask(this.app.result.mask);
+    }
   }
 
   _row(i, score, rank) {
@@ -368,39 +476,6 @@ class ImageSearchUI {
       el('span', { class: 'isearch-score', text: score.toFixed(2), attrs: { title: 'cosine similarity' } }));
     btn.addEventListener('click', () => this.app.open(i, { fly: true }));
     return el('li', {}, btn);
-  }
-
-  // ---- glow on the mosaic: OpenSeadragon overlays that follow pan, zoom and layout ----
-
-  _glow(items) {
-    this._clearGlow();
-    const v = this.viewer;
-    if (!v || !v.osd || !window.OpenSeadragon) return;
-    this._layout = v.layout;
-    this.glows = items.map((i, r) => {
-      const node = el('div', { class: `isearch-glow${r < 3 ? ' is-top' : ''}`, attrs: { 'aria-hidden': 'true' } });
-      v.osd.addOverlay({ element: node, location: this._rect(i) });
-      return [i, node];
-    });
-    if (!this._onViewport) {
-      this._onViewport = () => {
-        if (v.layout === this._layout || !this.glows.length) return;
-        this._layout = v.layout;  // the similarity map moves items: move their glows too
-        for (const [i, node] of this.glows) v.osd.updateOverlay(node, this._rect(i));
-      };
-      v.osd.addHandler('update-viewport', this._onViewport);
-    }
-  }
-
-  _rect(i) {
-    const r = this.viewer.itemRect(i);
-    return new OpenSeadragon.Rect(r.x, r.y, r.w, r.h);
-  }
-
-  _clearGlow() {
-    const v = this.viewer;
-    for (const [, node] of this.glows) if (v && v.osd) v.osd.removeOverlay(node);
-    this.glows = [];
   }
 }
 

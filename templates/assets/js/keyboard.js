@@ -1,5 +1,7 @@
 // Keys: / search, arrows move between items (in the grid's order of cells), Enter opens,
-// Escape closes the record (or the drawer on a phone).
+// Escape closes the record (focus goes back to its item on the mosaic) or the drawer on a phone.
+// The skip links reach the mosaic and the search box; on the mosaic the keyboard cursor shows
+// its item's title beside the item.
 import { isPhone } from './util.js';
 
 const DIRS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
@@ -21,8 +23,13 @@ export function setupKeyboard(app, { viewer, sidebar, say }) {
   const search = document.getElementById('search');
   const about = document.getElementById('about');
   const coll = app.coll;
+  const canvas = viewer.osd.canvas;
+  const label = new CursorTitle(app, viewer);
+  canvas.setAttribute('aria-label', 'Collection mosaic: arrow keys move between items, Enter opens one');
+  skipLinks(app, viewer, sidebar);
   document.addEventListener('keydown', (e) => {
     if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || about.open) return;
+    if (document.querySelector('dialog[open]')) return;  // a dialog has the keys
     const tag = (e.target && e.target.tagName) || '';
     const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(tag) || (e.target && e.target.isContentEditable);
     if (e.key === '/' && !typing) {
@@ -45,8 +52,7 @@ export function setupKeyboard(app, { viewer, sidebar, say }) {
       const { result } = app;
       let cursor = app.cursor;
       if (cursor < 0) {  // start from what the visitor sees in the middle
-        cursor = viewer.centreItem();
-        if (cursor < 0) cursor = result.active && result.count ? result.matches[0] : coll.cellToItem.find((j) => j >= 0);
+        cursor = startItem(app, viewer);
       } else {
         cursor = cellStep(coll, result.mask, cursor, ...dir);
       }
@@ -59,4 +65,87 @@ export function setupKeyboard(app, { viewer, sidebar, say }) {
       app.open(app.cursor, { fly: true });
     }
   });
+  // coming to the mosaic by keyboard puts the cursor on the item in the middle
+  canvas.addEventListener('focus', () => {
+    if (!canvas.matches(':focus-visible')) return;
+    if (app.cursor < 0) {
+      const i = startItem(app, viewer);
+      if (i >= 0) { app.setCursor(i); say(coll.title[i] || 'Untitled'); }
+    }
+    label.update();
+  });
+  canvas.addEventListener('blur', () => label.update());
+  return label;
+}
+
+/** The item the keyboard starts from: the one in the middle of the view, else the first match or item. */
+function startItem(app, viewer) {
+  const { result, coll } = app;
+  let i = viewer.centreItem();
+  if (i >= 0 && result.mask && !result.mask[i]) i = -1;
+  if (i < 0) i = result.active && result.count ? result.matches[0] : coll.cellToItem.find((j) => j >= 0);
+  return i ?? -1;
+}
+
+/**
+ * The skip links focus their target without touching the address (the hash holds the app state):
+ * the mosaic (its canvas takes the keys) and the search box.
+ */
+function skipLinks(app, viewer, sidebar) {
+  for (const a of document.querySelectorAll('.skip-link')) {
+    a.addEventListener('click', (e) => {
+      e.preventDefault();
+      if (a.dataset.skip === 'search') {
+        sidebar.closeOnPhone();
+        document.getElementById('search').focus();
+      } else {
+        viewer.osd.canvas.focus();
+      }
+    });
+  }
+}
+
+/** The keyboard cursor's item title, beside the item, while the mosaic has the keyboard focus. */
+class CursorTitle {
+  constructor(app, viewer) {
+    this.app = app;
+    this.viewer = viewer;
+    this.node = document.getElementById('cursor-title');
+    app.addEventListener('change', (e) => {
+      const w = e.detail.what;
+      if (w === 'cursor' || w === 'item' || w === 'layout' || w === 'filters') this.update();
+    });
+    viewer.osd.addHandler('update-viewport', () => { if (!this.node.hidden) this.place(); });
+  }
+
+  get shown() {
+    const c = this.viewer.osd.canvas;
+    return this.app.cursor >= 0 && document.activeElement === c && c.matches(':focus-visible');
+  }
+
+  update() {
+    if (!this.node) return;
+    if (!this.shown) { this.node.hidden = true; return; }
+    this.node.textContent = this.app.coll.title[this.app.cursor] || 'Untitled';
+    this.node.dataset.item = String(this.app.cursor);
+    this.node.hidden = false;
+    this.place();
+  }
+
+  /** Under the item (above it when there is no room below), kept inside the stage. */
+  place() {
+    const v = this.viewer, i = this.app.cursor;
+    if (i < 0 || !v.image) return;
+    const r = v.itemRect(i);
+    const vp = v.osd.viewport;
+    const a = vp.pixelFromPoint(new OpenSeadragon.Point(r.x, r.y), true);
+    const b = vp.pixelFromPoint(new OpenSeadragon.Point(r.x + r.w, r.y + r.h), true);
+    const W = v.el.clientWidth, H = v.el.clientHeight;
+    const w = this.node.offsetWidth, h = this.node.offsetHeight;
+    let x = (a.x + b.x) / 2 - w / 2, y = b.y + 8;
+    if (y + h > H - 8) y = a.y - h - 8;
+    x = Math.max(6, Math.min(W - w - 6, x));
+    y = Math.max(6, Math.min(H - h - 6, y));
+    this.node.style.transform = `translate(${Math.round(x)}px, ${Math.round(y)}px)`;
+  }
 }

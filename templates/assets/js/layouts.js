@@ -1,9 +1,103 @@
 // Layouts drawn on a canvas layer over the (hidden) mosaic: every item a square at its own
-// position. The similarity map puts items at their t-SNE positions (items.xy); the groups layout
-// gathers them in blocks by a category, in grid order inside each block.
+// position. The similarity map puts items at their t-SNE (or UMAP) positions (items.xy); the
+// groups layout gathers them in blocks by a category chosen in the page, in grid order inside each
+// block; the timeline, places and --layout layouts come made from the build (collection.json
+// `layouts`, docs/site-format.md) and are fitted here. The grid is a layout too while items move
+// from or to it (transitions.js); at rest the mosaic itself shows it.
 // Far out: one dot per item in its own average colour (a cached overview bitmap at 100k items).
 // Closer in: squares in the item's colour; close up: the item's own thumbnail, cut from the
 // mosaic's tiles. A bucket grid finds the items in view and under the pointer.
+import { drawTimeAxis } from './timeline.js';
+import { loadWorld, worldPaths, drawWorld } from './geo.js';
+
+const BUILT_IN = new Map([
+  ['grid', { label: 'Grid', short: 'Grid', title: 'Similar images side by side, one cell each' }],
+  ['tsne', { label: 'Similarity map', short: 'Map', title: 'Similar images together' }],
+  ['groups', { label: 'Groups', short: 'Groups', title: 'Blocks by a category' }],
+]);
+
+/**
+ * The layouts this collection offers, in the switch's order: grid, map, groups (when a facet can
+ * gather them), then the build's (timeline, places, --layout ones). [{name, label, short, title}]
+ */
+export function layoutChoices(coll, hasGroups) {
+  const out = [];
+  for (const [name, b] of BUILT_IN) {
+    if (name === 'groups' && !hasGroups) continue;
+    const title = name === 'tsne' ? `${b.title} (${coll.projection === 'umap' ? 'UMAP' : 't-SNE'})` : b.title;
+    out.push({ name, label: b.label, short: b.short, title });
+  }
+  for (const [name, spec] of coll.layouts || []) {
+    if (BUILT_IN.has(name) || !validSpec(spec, coll.n)) continue;
+    const label = String(spec.label || name);
+    const title = spec.kind === 'timeline' ? `By date (${spec.field})`
+      : spec.kind === 'geo' ? 'On a map of the world, by place'
+        : `By ${(spec.fields || []).join(' and ')}`;
+    out.push({ name, label, short: label.length > 9 ? `${label.slice(0, 8)}…` : label, title });
+  }
+  return out;
+}
+
+/** True when a layout from collection.json has what drawing it needs: a position per item and bounds. */
+export function validSpec(spec, n) {
+  return !!spec && Array.isArray(spec.pos) && spec.pos.length === 2 * n && Array.isArray(spec.bounds)
+    && spec.bounds.length === 4 && spec.bounds.every(Number.isFinite) && Number(spec.item) > 0;
+}
+
+/** The grid as points: item i at the centre of its cell (cellVp: a cell's size in viewport units). */
+export function gridLayout(coll, world, cellVp) {
+  const n = coll.n, [w, h] = cellVp;
+  const px = new Float64Array(n), py = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = coll.cell[i];
+    px[i] = world.x + ((c % coll.cols) + 0.5) * w;
+    py[i] = world.y + (Math.floor(c / coll.cols) + 0.5) * h;
+  }
+  return new PointLayout(coll, { x: world.x, y: world.y, w: coll.cols * w, h: coll.rows * h }, Math.min(w, h), px, py, []);
+}
+
+/**
+ * A layout made by the build (timeline, geo, custom: docs/site-format.md, `layouts`), fitted
+ * into world. Its own units are scaled by one factor, so the timeline's columns and the map's
+ * degrees keep their shape; items keep a small gap where they sit in cells.
+ */
+export function dataLayout(coll, world, spec) {
+  const n = coll.n;
+  const [bx0, by0, bx1, by1] = spec.bounds;
+  const item = Number(spec.item);
+  const axisBand = spec.kind === 'timeline' ? Math.max(2, (by1 - by0) * 0.08) : 0;  // room for the axis labels
+  const W = Math.max(item, bx1 - bx0), H = Math.max(item, by1 - by0) + axisBand;
+  const unit = Math.min((world.w * 0.96) / W, (world.h * 0.96) / H);
+  const ox = world.x + (world.w - W * unit) / 2, oy = world.y + (world.h - H * unit) / 2;
+  const toX = (x) => ox + (x - bx0) * unit, toY = (y) => oy + (y - by0) * unit;
+  const px = new Float64Array(n), py = new Float64Array(n);
+  const pos = spec.pos;
+  for (let i = 0; i < n; i++) {
+    px[i] = toX(Number(pos[2 * i]) + item / 2);
+    py[i] = toY(Number(pos[2 * i + 1]) + item / 2);
+  }
+  const labels = [];
+  const u = spec.unplaced;
+  if (u && u.count > 0 && Number.isFinite(u.x) && Number.isFinite(u.y)) {
+    // the block of items without a place or coordinates: its label just above it
+    labels.push({ text: `${u.label || 'not placed'}  ·  ${u.count}`, x: toX(u.x), y: toY(u.y) + item * unit * 0.9,
+      w: Math.max(8, (bx1 - u.x)) * unit, unit: item * unit * 2 });
+  }
+  const extra = { kind: spec.kind };
+  if (spec.kind === 'timeline' && Array.isArray(spec.axis)) {
+    extra.axis = spec.axis.map((a) => ({
+      label: String(a.label), x0: toX(a.x), x1: toX(a.x + a.w), count: a.count | 0, undated: a.from === null,
+    }));
+    extra.baseline = toY(by1);
+  }
+  if (spec.kind === 'geo' && Number(spec.cell_deg) > 0) {
+    // cell units (lon / cell_deg, -lat / cell_deg) to viewport: x * unit + ox - bx0 * unit
+    extra.geo = { cellDeg: Number(spec.cell_deg), scale: unit, dx: ox - bx0 * unit, dy: oy - by0 * unit };
+  }
+  const rect = { x: ox, y: oy, w: W * unit, h: H * unit };
+  const gap = spec.kind === 'custom' ? 1 : 0.9;
+  return new PointLayout(coll, rect, item * unit * gap, px, py, labels, extra);
+}
 
 /** The similarity map. world: {x, y, w, h}, the viewport rectangle to lay it out in. */
 export function tsneLayout(coll, world) {
@@ -31,7 +125,7 @@ export function chooseGroupKey(facets, [lo, hi]) {
   return best;
 }
 
-/** Blocks of items, one per value of the facet `key`, largest first, packed in shelves. */
+/** Blocks of items, one per value of the facet `key` (any categorical column), largest first, packed in shelves. */
 export function groupLayout(coll, world, key) {
   const n = coll.n;
   const f = coll.facets.get(key);
@@ -74,8 +168,10 @@ export function groupLayout(coll, world, key) {
 }
 
 export class PointLayout {
-  constructor(coll, rect, size, px, py, labels) {
+  /** extra: {kind, axis, baseline} for the timeline, {kind, geo} for places (drawn by stage decorations). */
+  constructor(coll, rect, size, px, py, labels, extra = {}) {
     this.coll = coll;
+    this.extra = extra;
     const n = coll.n;
     this.rect = rect;
     this.size = size;
@@ -200,6 +296,7 @@ export class PointLayout {
     const useThumbs = tiles && s >= 6 && visible <= 5000;
     const level = useThumbs ? tiles.levelFor(s) : 0;
     const drawOne = (i) => {
+      if (view.covered && view.covered(i)) return; // drawn from its own pyramid (fullres.js)
       const [x, y] = view.toPx(this.px[i] - this.size / 2, this.py[i] - this.size / 2);
       if (useThumbs && tiles.draw(ctx, i, level, x, y, s, s)) return;
       if (colors) ctx.fillStyle = `rgb(${colors[3 * i]},${colors[3 * i + 1]},${colors[3 * i + 2]})`;
@@ -218,6 +315,35 @@ export class PointLayout {
       for (const i of list) drawOne(i);
     }
     if (useThumbs) tiles.trimQueue(400);
+  }
+
+  /** What lies under the items: the world outline of the places layout (loaded on first use; redraw() then). */
+  drawUnder(ctx, view, dpr, alpha = 1, redraw = null) {
+    const g = this.extra.geo;
+    if (!g) return;
+    if (!this.world) {
+      if (!this.worldLoading) {
+        this.worldLoading = loadWorld().then((lib) => {
+          this.world = worldPaths(lib, g.cellDeg);
+          if (redraw) redraw();
+        }, (err) => console.warn('world outline unavailable', err)).finally(() => { this.worldLoading = null; });
+      }
+      return;
+    }
+    drawWorld(ctx, view, g, this.world, dpr, alpha);
+  }
+
+  /** True while something this layout draws is still loading (the world outline). */
+  get pending() { return !!this.worldLoading; }
+
+  /** What lies over the items: group and block labels, the timeline's axis. */
+  drawOver(ctx, view, dpr, alpha = 1) {
+    if (alpha <= 0) return;
+    ctx.save();
+    ctx.globalAlpha = alpha;
+    this.drawLabels(ctx, view, dpr);
+    ctx.restore();
+    if (this.extra.axis) this.drawnAxis = drawTimeAxis(ctx, view, dpr, this.extra, alpha);
   }
 
   drawLabels(ctx, view, dpr) {

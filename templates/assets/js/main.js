@@ -1,15 +1,20 @@
 // Salon collection browser: loads the data and connects the app state (app.js) to the stage,
 // the record panel, the sidebar, the keyboard, the address and search by image.
-import { loadCollection, loadSearch } from './data.js';
+import { loadCollection } from './data.js';
 import { loadRules, facetRange } from './rules.js';
 import { App } from './app.js';
 import { chooseGroupKey } from './layouts.js';
 import { setupStage } from './stage.js';
 import { Panel } from './panel.js';
-import { Sidebar, setupFilters } from './sidebar.js';
+import { Sidebar, setupFilters, showRegions } from './sidebar.js';
+import { loadTextSearch } from './search.js';
+import { Marks } from './marks.js';
+import { Regions, loadRegions } from './regions.js';
+import { setupWelcome } from './welcome.js';
 import { setupKeyboard } from './keyboard.js';
 import { HashSync } from './hash.js';
 import { initImageSearch } from './imagesearch.js';
+import { FullView } from './fullres.js';
 import { el, clear, linkOrText, isPhone, fmt } from './util.js';
 
 const $ = (id) => document.getElementById(id);
@@ -25,15 +30,30 @@ async function main() {
   document.body.classList.remove('is-loading');
   $('loading').hidden = true;
   setupPanel(app, viewer, say);
+  const fullView = new FullView(app);
   const sidebar = new Sidebar();
-  setupFilters(app, sidebar);
+  const marks = new Marks(viewer);
+  viewer.painters.push((ctx, view, dpr) => marks.paint(ctx, view, dpr));
+  let regions = null;
+  const filtersUI = setupFilters(app, sidebar, { viewer, marks, regions: () => regions });
   const hash = new HashSync(app, () => viewer.getView());
   hash.start();
-  await searchIndex(app);
+  if (app.filters.q) await loadTextSearch(app);  // a link with a query: rank it before the first answer
   setupKeyboard(app, { viewer, sidebar, say });
-  initImageSearch(app, { viewer });
-  exposeForTests(app, viewer, hash);
+  initImageSearch(app, { viewer, marks });
+  setupWelcome(app, viewer);
+  exposeForTests(app, viewer, hash, fullView);
+  window.salon.marks = marks;
   document.body.dataset.ready = 'true';
+  loadRegions(coll).then((data) => {
+    if (!data) return;
+    regions = window.salon.regions = new Regions(data, app, viewer);
+    viewer.painters.push((ctx, view, dpr) => regions.paint(ctx, view, dpr));
+    showRegions(regions, sidebar);
+    if (app.filters.q) filtersUI.update();
+    viewer.schedule();
+    document.body.dataset.regions = 'ready';
+  });
 }
 
 function announcer(node) {
@@ -44,6 +64,7 @@ function setupPanel(app, viewer, say) {
   const panel = new Panel(app.coll, {
     onOpen: (i, opts = {}) => app.open(i, { fly: true, replace: !!opts.replace }),
     onClose: () => app.close(),
+    onFull: () => app.setFull(true),
     onFacet: (key, value) => {
       app.setFacet(key, [value]);
       if (isPhone()) app.close();
@@ -54,7 +75,7 @@ function setupPanel(app, viewer, say) {
     if (e.detail.what !== 'item') return;
     if (app.item === null) {
       panel.hide();
-      $('stage').focus({ preventScroll: true });
+      viewer.osd.canvas.focus({ preventScroll: true });  // back to the mosaic, its cursor on the item
     } else {
       panel.show(app.item);
       say(`Opened ${app.coll.title[app.item] || 'Untitled'}`);
@@ -62,22 +83,10 @@ function setupPanel(app, viewer, say) {
   });
 }
 
-/** The full-text index (data/search.json): awaited when the page opens with a query, else after the first paint. */
-async function searchIndex(app) {
-  const load = () => loadSearch(app.coll).then((idx) => {
-    if (!idx) return;
-    app.filters.setIndex(idx);
-    if (app.filters.q) app.refilter();
-    document.body.dataset.searchIndex = 'ready';
-  });
-  if (app.filters.q) await load();
-  else setTimeout(load, 50);
-}
-
 /** A small handle for tests and the console (read-only use; nothing here is needed by the page). */
-function exposeForTests(app, viewer, hash) {
+function exposeForTests(app, viewer, hash, fullView) {
   window.salon = {
-    app, coll: app.coll, viewer, filters: app.filters,
+    app, coll: app.coll, viewer, filters: app.filters, fullView,
     get result() { return app.result; },
     openItem: (i, opts) => app.open(i, opts),
     closeItem: () => app.close(),

@@ -1,16 +1,19 @@
-// The record panel: preview, title, every field with its label, record link, similar images.
-import { el, clear, linkOrText } from './util.js';
+// The record panel: preview, title, every field with its label, record link, the full-resolution
+// view and the IIIF Manifest link, similar images.
+import { el, clear, linkOrText, fmt } from './util.js';
+import { serviceUrl, manifestLink } from './fullres.js';
 import { safeUrl } from './rules.js';
 import { getItem } from './data.js';
 
 export class Panel {
   constructor(coll, handlers) {
     this.coll = coll;
-    this.h = handlers; // {onOpen(i), onClose(), onFacet(key, value)}
+    this.h = handlers; // {onOpen(i), onClose(), onFacet(key, value), onFull(i)}
     this.root = document.getElementById('panel');
     this.titleEl = document.getElementById('panel-title');
     this.figure = document.getElementById('panel-figure');
     this.linkEl = document.getElementById('panel-link');
+    this.iiifEl = document.getElementById('panel-iiif');
     this.fieldsEl = document.getElementById('panel-fields');
     this.strip = document.getElementById('similar-strip');
     this.idEl = document.getElementById('panel-id');
@@ -44,7 +47,8 @@ export class Panel {
     const title = coll.title[i] || 'Untitled';
     this.titleEl.textContent = title;
     this.root.dataset.item = String(i);
-    clear(this.figure); clear(this.linkEl); clear(this.fieldsEl); clear(this.strip);
+    document.getElementById('panel-body').scrollTop = 0;  // each record starts at its top (its picture)
+    clear(this.figure); clear(this.linkEl); clear(this.iiifEl); clear(this.fieldsEl); clear(this.strip);
     this.idEl.textContent = '';
     // a placeholder from the mosaic right away; the larger preview replaces it when it arrives
     if (this.tiles) this.figure.append(this.tiles.cellCanvas(i, 280, title));
@@ -79,6 +83,7 @@ export class Panel {
       else a.textContent = `Record: ${item.url}`;
       this.linkEl.append(a);
     }
+    this.showIiif(item);
     // fields
     coll.fields.forEach((f, k) => {
       const v = item.values ? item.values[k] : '';
@@ -112,6 +117,22 @@ export class Panel {
       btn.addEventListener('click', () => this.h.onOpen(j, { fly: true }));
       this.strip.append(el('li', {}, btn));
     }
+  }
+
+  /** The full-resolution view (when the item has a pyramid) and the IIIF drag-and-drop link. */
+  showIiif(item) {
+    if (serviceUrl(item)) {
+      const { width: w, height: h } = item.image;
+      const size = w > 0 && h > 0 ? ` (${fmt(w)} × ${fmt(h)} px)` : '';
+      const b = el('button', {
+        class: 'btn full-btn', text: 'Full resolution',
+        attrs: { type: 'button', id: 'panel-full', title: `See the image alone, zoomable to its full resolution${size}` },
+      });
+      b.addEventListener('click', () => this.h.onFull && this.h.onFull(this.item));
+      this.iiifEl.append(b);
+    }
+    const a = typeof item.manifest === 'string' ? manifestLink(this.coll, item.manifest) : null;
+    if (a) this.iiifEl.append(a);
   }
 
   hide() {

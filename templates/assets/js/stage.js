@@ -1,7 +1,8 @@
 // The stage: the viewer following the app state (mask, selection, cursor, layout, view), the
-// hover tooltip, the layout switch and the zoom buttons.
+// hover tooltip, the layout switch (with the column the groups gather by) and the zoom buttons.
 import { Viewer } from './viewer.js';
-import { isPhone } from './util.js';
+import { layoutChoices } from './layouts.js';
+import { isPhone, el } from './util.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -56,37 +57,71 @@ export async function setupStage(app) {
       case 'fit': viewer.fit(true); break;
     }
   });
-  setupLayoutSwitch(app);
+  setupLayoutSwitch(app, viewer);
   $('zoom-in').addEventListener('click', () => viewer.zoomBy(1.6));
   $('zoom-out').addEventListener('click', () => viewer.zoomBy(1 / 1.6));
   $('zoom-fit').addEventListener('click', () => viewer.fit());
   return viewer;
 }
 
-function showLayout(app, viewer, { changed, keepView }) {
+/**
+ * Follow a layout change. A visitor's switch moves every item to its new place (viewer.switchLayout);
+ * a state from the address, or one that brings its own view, is shown at once.
+ */
+function showLayout(app, viewer, { changed, keepView, fromUrl }) {
   const layout = app.layout;
-  viewer.setLayout(layout);
+  viewer.groupKey = app.groupKey;
+  if (changed) {
+    const focus = app.item === null ? -1 : app.item;
+    if (keepView) viewer.switchLayout(layout, { animate: false });
+    else viewer.switchLayout(layout, { focus, animate: !fromUrl });
+  }
   for (const b of document.querySelectorAll('#layout-switch [data-layout]')) {
     b.setAttribute('aria-pressed', b.dataset.layout === layout ? 'true' : 'false');
   }
-  document.body.dataset.layout = layout;
-  if (changed && !keepView) {
-    if (app.item !== null) viewer.flyTo(app.item, { immediate: true });
-    else viewer.fit(true);
+  const by = $('group-by');
+  if (by) {
+    by.closest('.group-by').hidden = layout !== 'groups';
+    if (app.groupKey) by.value = app.groupKey;
+    const f = app.coll.fields.find((x) => x.key === app.groupKey);
+    $('groups-label').textContent = `By ${((f && f.label) || app.groupKey).toLowerCase()}`;
   }
-  if (changed && layout !== 'grid' && !viewer.colors) viewer.loadColors();
+  document.body.dataset.layout = layout;
+  if (changed && !viewer.colors) viewer.loadColors();
 }
 
-function setupLayoutSwitch(app) {
-  const key = app.groupKey;
-  if (key) {
-    const label = (app.coll.fields.find((f) => f.key === key) || {}).label || key;
-    const b = document.querySelector('#layout-switch [data-layout="groups"]');
-    b.hidden = false;
-    b.setAttribute('aria-label', `Grouped by ${label}`);
-    $('groups-label').textContent = `By ${label.toLowerCase()}`;
+/** The switch: a button per layout the collection offers; a select of the columns to group by. */
+function setupLayoutSwitch(app, viewer) {
+  const coll = app.coll;
+  const sw = $('layout-switch');
+  const label = (key) => (coll.fields.find((f) => f.key === key) || {}).label || key;
+  for (const c of layoutChoices(coll, !!app.groupKey)) {
+    let b = sw.querySelector(`[data-layout="${c.name}"]`);  // names are letters, digits, - and _
+    if (!b) {
+      b = el('button', { attrs: { type: 'button', 'data-layout': c.name, 'aria-pressed': 'false', 'aria-label': c.label, title: c.title } },
+        el('span', { class: 'seg-long', text: c.label }), el('span', { class: 'seg-short', text: c.short }));
+      sw.append(b);
+    }
+    if (c.name === 'tsne') b.title = c.title;
   }
-  for (const b of document.querySelectorAll('#layout-switch [data-layout]')) {
+  if (app.groupKey) {
+    const b = sw.querySelector('[data-layout="groups"]');
+    b.hidden = false;
+    b.setAttribute('aria-label', 'Groups');
+    $('groups-label').textContent = `By ${label(app.groupKey).toLowerCase()}`;
+    const select = el('select', { attrs: { id: 'group-by', title: 'The column the groups gather by' } });
+    for (const key of coll.facets.keys()) select.append(el('option', { text: label(key), attrs: { value: key } }));
+    select.value = app.groupKey;
+    select.addEventListener('change', () => app.setGroupKey(select.value));
+    const wrap = el('label', { class: 'group-by' }, el('span', { class: 'visually-hidden', text: 'Group by' }), select);
+    wrap.hidden = true;
+    sw.after(wrap);
+  }
+  for (const b of sw.querySelectorAll('[data-layout]')) {
     b.addEventListener('click', () => app.setLayout(b.dataset.layout));
   }
+  // the items' colours (for moving them) are fetched when the visitor reaches for the switch
+  const warm = () => { if (!viewer.colors) viewer.loadColors(); };
+  sw.addEventListener('pointerenter', warm, { once: true });
+  sw.addEventListener('focusin', warm, { once: true });
 }

@@ -1,7 +1,9 @@
 // OpenSeadragon stage: the mosaic, cell hit-testing, and a canvas layer on top for
 // highlights, search dimming and the similarity-map layout.
 import { CellTiles } from './tiles.js';
-import { tsneLayout, groupLayout } from './layouts.js';
+import { DeepZoom } from './fullres.js';
+import { tsneLayout, groupLayout, gridLayout, dataLayout } from './layouts.js';
+import { Transition, MovingRenderer } from './transitions.js';
 import { reducedMotion } from './util.js';
 
 export class Viewer {
@@ -15,11 +17,17 @@ export class Viewer {
     this.selected = -1;
     this.cursor = -1;
     this.hover = -1;
-    this.layouts = {};     // 'tsne' | 'groups' -> PointLayout, made on first use
+    this.layouts = new Map(); // layout key (_key) -> PointLayout, made on first use
+    this.shownKey = 'grid';   // the layout on screen (groups: with its key)
+    this.transition = null;   // items moving between layouts (transitions.js), or null
+    this.mover = new MovingRenderer();
+    this.lastTransition = null; // figures of the last finished move (tests, bench, console)
     this.groupKey = null;  // the facet the groups layout gathers by
     this.tiles = null;
     this.colors = null;
     this.insets = () => ({ right: 0, bottom: 0 });
+    this.painters = [];    // more drawing on the overlay canvas, above the items: fn(ctx, view, dpr)
+    this.clickPending = false;  // a click waits to rule out a double-click
     this._raf = 0;
     this._pending = 0;     // moves asked for the next frame: the view is not settled before they start
   }
@@ -68,11 +76,22 @@ export class Viewer {
       const k = e.originalEvent && e.originalEvent.key;
       if (k && (k.startsWith('Arrow') || k === 'Enter' || k === 'Escape')) e.preventDefaultAction = true;
     });
+    // A click opens its item only once a double-click (which zooms) is ruled out: the open waits
+    // out OpenSeadragon's double-click time, and a double-click cancels it.
     osd.addHandler('canvas-click', (e) => {
       if (!e.quick) return;
       e.preventDefaultAction = true;
-      const i = this.hit(e.position);
-      this.h.onClick && this.h.onClick(i, e.originalEvent && e.originalEvent.pointerType);
+      const i = this.hit(e.position), type = e.originalEvent && e.originalEvent.pointerType;
+      clearTimeout(this._clickTimer);
+      this.clickPending = true;
+      this._clickTimer = setTimeout(() => {
+        this.clickPending = false;
+        this.h.onClick && this.h.onClick(i, type);
+      }, osd.dblClickTimeThreshold || 300);
+    });
+    osd.addHandler('canvas-double-click', () => {
+      clearTimeout(this._clickTimer);
+      this.clickPending = false;
     });
     this.tracker = new OpenSeadragon.MouseTracker({
       element: osd.canvas,
@@ -104,6 +123,7 @@ export class Viewer {
         const [c0, c1] = this.coll.cellSize;
         const W = src.dimensions.x;
         this.cellVp = [c0 / W, c1 / W]; // cell size in viewport units
+        this.deepZoom = new DeepZoom(this, this.coll); // items from their own pyramids when zoomed in
         this.schedule();
         resolve();
       });
@@ -114,7 +134,7 @@ export class Viewer {
   /** Colours per item for the similarity map (after first paint). */
   async loadColors() {
     this.colors = await this.tiles.computeColors();
-    for (const L of Object.values(this.layouts)) L.overview = null;
+    for (const L of this.layouts.values()) L.overview = null;
     this.schedule();
   }
 
@@ -139,7 +159,9 @@ export class Viewer {
     const a = vp.getCenter(true), b = vp.getCenter(false);
     const still = Math.abs(vp.getZoom(true) - vp.getZoom(false)) < 1e-9 && Math.abs(a.x - b.x) < 1e-9 && Math.abs(a.y - b.y) < 1e-9;
     const loaded = this.layout === 'grid' ? this.image.getFullyLoaded() : this.tiles.loading === 0 && this.tiles.queue.length === 0;
-    return still && loaded && !this._raf && !this._pending;
+    // the overlay and the pyramids follow the view on the frame after it moves: drawn for this view?
+    const drawn = this._drawnView === String(Object.values(vp.getBounds(true)));
+    return still && loaded && drawn && !this._raf && !this._pending && !this.transition && !(this.points() && this.points().pending) && (!this.deepZoom || this.deepZoom.idle());
   }
 
   // ---- geometry -------------------------------------------------------------------------
@@ -152,18 +174,31 @@ export class Viewer {
   }
 
   itemRect(i) {
+    if (this.transition) return this.transition.itemRect(i);
     const L = this.points();
     return L ? L.itemRect(i) : this.cellRect(i);
   }
 
-  /** The canvas-drawn layout in use, or null for the mosaic. */
+  /** The canvas-drawn layout in use, or null for the mosaic (the grid at rest). */
   points() {
-    const l = this.layout;
-    if (l === 'grid' || !this.world) return null;
-    if (!this.layouts[l]) {
-      this.layouts[l] = l === 'groups' ? groupLayout(this.coll, this.world, this.groupKey) : tsneLayout(this.coll, this.world);
+    if ((this.layout === 'grid' && !this.transition) || !this.world) return null;
+    return this.layoutFor(this.layout);
+  }
+
+  _key(name) { return name === 'groups' ? `groups:${this.groupKey}` : name; }
+
+  /** The PointLayout of a layout by name (the grid too), made on first use. */
+  layoutFor(name) {
+    const key = this._key(name);
+    let L = this.layouts.get(key);
+    if (!L) {
+      const spec = this.coll.layouts && this.coll.layouts.get(name);
+      L = name === 'grid' ? gridLayout(this.coll, this.world, this.cellVp)
+        : name === 'groups' ? groupLayout(this.coll, this.world, this.groupKey)
+          : spec ? dataLayout(this.coll, this.world, spec) : tsneLayout(this.coll, this.world);
+      this.layouts.set(key, L);
     }
-    return this.layouts[l];
+    return L;
   }
 
   /** Item under a pixel position of the viewer element, or -1 (also outside the element). */
@@ -210,6 +245,63 @@ export class Viewer {
     const nav = this.osd.navigator && this.osd.navigator.element;
     if (nav) nav.classList.toggle('is-hidden', layout !== 'grid');
     this.schedule();
+  }
+
+  /**
+   * Show another layout (or the groups by another key). With animate, every item moves from its
+   * place to its new one and the camera follows (transitions.js): the focus item (the open one)
+   * from where it is on screen to the middle of the free part of the stage; without one, to the
+   * whole new layout. Without animate (or with reduced motion) the view jumps there.
+   */
+  switchLayout(layout, { focus = -1, animate = true } = {}) {
+    if (!this.image) { this.layout = layout; return; }
+    const before = this.transition ? this.transition.snapshot()
+      : this.layouts.get(this.shownKey) || this.layoutFor(this.shownKey === 'grid' ? 'grid' : this.layout);
+    const prev = this.transition ? this.transition.names[1] : this.layout;
+    const vp = this.osd.viewport;
+    const view0 = this.getView();
+    this.transition = null;
+    this.setLayout(layout);
+    this.shownKey = this._key(layout);
+    const after = this.layoutFor(layout);
+    if (focus >= 0) this.flyTo(focus, { immediate: true }); else this.fit(true);  // where the view ends
+    if (!animate || reducedMotion() || before === after) { this.schedule(); return; }
+    const view1 = this.getView();
+    const centre = (r) => vp.pixelFromPoint(new OpenSeadragon.Point(r.x + r.w / 2, r.y + r.h / 2), true);
+    const s1 = focus >= 0 ? centre(after.itemRect(focus)) : null;
+    this.setView(view0, true);
+    const camera = {
+      focus, z0: view0.z, z1: view1.z, c0: view0, c1: view1, s1,
+      s0: focus >= 0 ? centre(before.itemRect(focus)) : null,
+      pc: vp.pixelFromPoint(vp.getCenter(true), true), ppu0: this.ppu(true),
+    };
+    this.transition = new Transition(before, after, { start: performance.now(), camera, names: [prev, layout] });
+    this._fade(this.transition);
+    this.schedule();
+  }
+
+  /** The mosaic fades out as items leave the grid and back in as they land on it. */
+  _fade(tr) {
+    const [a, b] = tr.names, e = tr.e;
+    let o = 0;
+    if (tr.done) o = b === 'grid' ? 1 : 0;
+    else if (a === 'grid' && b !== 'grid') o = Math.max(0, 1 - 3 * e);
+    else if (b === 'grid') o = e < 0.75 ? 0 : (e - 0.75) / 0.25;
+    if (this.image.getOpacity() !== o) this.image.setOpacity(o);
+  }
+
+  /** One frame of a move: its progress, the camera; at its end, the layout at rest. */
+  _stepTransition(tr) {
+    const now = performance.now();
+    tr.progress(now);
+    const v = tr.view();
+    if (v) this.setView(v, true);
+    this._fade(tr);
+    if (!tr.done) return tr;
+    this.transition = null;
+    this.lastTransition = tr.stats(now);
+    this.h.onView && this.h.onView();
+    return null;
   }
 
   // ---- view -------------------------------------------------------------------------------
@@ -302,6 +394,7 @@ export class Viewer {
 
   draw() {
     if (!this.image) return;
+    const tr = this.transition && this._stepTransition(this.transition);
     const layer = this.layer;
     const dpr = window.devicePixelRatio || 1;
     const cw = this.osd.canvas.clientWidth, ch = this.osd.canvas.clientHeight;
@@ -316,18 +409,32 @@ export class Viewer {
     const ox = origin.x * dpr, oy = origin.y * dpr;
     const toPx = (x, y) => [ox + x * ppu, oy + y * ppu];
     const b = vp.getBounds(true);
-    const view = { toPx, ppu, rect: { x: b.x, y: b.y, w: b.width, h: b.height } };
+    this._drawnView = String(Object.values(b));
+    const dz = this.deepZoom;
+    if (dz) dz.update();
+    const covered = dz ? (i) => dz.shown(i) : null; // an item drawn from its pyramid: no cell over it
+    const view = { toPx, ppu, rect: { x: b.x, y: b.y, w: b.width, h: b.height }, covered };
 
     const L = this.points();
-    if (L) {
+    const redraw = () => this.schedule();
+    if (tr) {
+      tr.from.drawUnder(ctx, view, dpr, 1 - tr.e, redraw);
+      tr.to.drawUnder(ctx, view, dpr, tr.e, redraw);
+      this.mover.draw(ctx, view, tr, { colors: this.colors, mask: this.mask, maskVersion: this.maskVersion, tiles: this.tiles, dpr });
+      tr.from.drawOver(ctx, view, dpr, 1 - 2 * tr.e);
+      tr.to.drawOver(ctx, view, dpr, 2 * tr.e - 1);
+      this.schedule();
+    } else if (L) {
+      L.drawUnder(ctx, view, dpr, 1, redraw);
       L.draw(ctx, view, this.tiles, this.colors, this.mask, this.maskVersion);
-      L.drawLabels(ctx, view, dpr);
+      L.drawOver(ctx, view, dpr);
     } else if (this.mask) {
       const m = this._maskBitmap();
       const [x0, y0] = toPx(this.world.x, this.world.y);
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(m, x0, y0, this.coll.cols * this.cellVp[0] * ppu, this.coll.rows * this.cellVp[1] * ppu);
     }
+    for (const paint of this.painters) paint(ctx, view, dpr);  // marks, region labels (marks.js, regions.js)
     // rings: cursor, hover, selected
     const ring = (i, color, width) => {
       if (i < 0) return;
@@ -336,7 +443,7 @@ export class Viewer {
       const w = r.w * ppu, h = r.h * ppu;
       const lw = width * dpr;
       const pad = Math.max(lw, Math.min(3 * dpr, w * 0.04));
-      if (L && this.tiles && w >= 12) {
+      if (L && this.tiles && w >= 12 && !(covered && covered(i))) {
         const level = this.tiles.levelFor(w);
         if (!this.tiles.draw(ctx, i, level, x, y, w, h)) { /* drawn when tiles arrive */ }
       }
