@@ -3,15 +3,17 @@
 
   .venv/bin/python bench/inference.py [--work /tmp/salon-inference] [--fmnist DIR] [--demo 300]
 
-Compares the Keras/TensorFlow port, ONNX Runtime float32 (intra-op threads 1 and all cores) and
-two int8 models made by onnxruntime.quantization (dynamic; static QDQ calibrated on 64 OpenMoji
-artworks outside the measured set). For each: import time and model-load time in a fresh process
-(what a small build pays), images/s at batch 32 on pre-decoded 224 x 224 input (best of
---repeat passes), feature cosine against Keras, precision at 5 of same-class neighbours on
+Compares the Keras/TensorFlow port, ONNX Runtime float32 (intra-op threads 1 or all cores, with
+and without busy-waiting) and two int8 models made by onnxruntime.quantization (dynamic; static
+QDQ calibrated on 64 OpenMoji artworks outside the measured set). For each, in a fresh process:
+import and model-load time (what a small build pays); images/s at batch 32 on pre-decoded
+224 x 224 input (best of --repeat passes of 64 images) and CPU ms per image (least: the cost
+whatever else runs); the whole features stage (decode + inference, model load included) on the
+demo subset. Then feature cosine against Keras, precision at 5 of same-class neighbours on
 Fashion-MNIST (1,000 images, 100 per class; made by /work/shared/collections/make_fashion_mnist.sh
 with PER_CLASS=100 unless --fmnist names a folder), and on the demo subset (OpenMoji, --demo
-artworks): the overlap of each item's 10 nearest neighbours with Keras', and precision at 5 of
-same-group neighbours. Neighbours are found as the build finds them: PCA (256), then cosine.
+artworks) precision at 5 of same-group neighbours and the overlap of each item's 10 nearest
+neighbours with Keras'. Neighbours are found as the build finds them: PCA (256), then cosine.
 Prints a table and writes results.json into the work folder.
 """
 from __future__ import annotations
@@ -150,9 +152,9 @@ def child(name: str, work: Path, arrays: Path, repeat: int) -> dict:
     t = time.perf_counter()
     run(data["fm_x"][:BATCH])
     out["first_batch_s"] = round(time.perf_counter() - t, 3)
-    x = data["fm_x"][:256]
+    x = data["fm_x"][:2 * BATCH]
     best, cpu = 0.0, []
-    for _ in range(repeat):  # best pass: the machine is shared, slower passes measure the neighbours
+    for _ in range(repeat):  # best of many short passes: the machine is shared, slower ones measure the others
         t, c = time.perf_counter(), _cpu()
         for i in range(0, len(x), BATCH):
             run(x[i:i + BATCH])
@@ -236,7 +238,7 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/salon-inference"))
     ap.add_argument("--fmnist", type=Path, help="a made Fashion-MNIST folder (images/, metadata.csv)")
     ap.add_argument("--demo", type=int, default=300, help="OpenMoji artworks in the demo subset")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=10, help="passes of 64 images for img/s (best) and CPU ms (least)")
     ap.add_argument("--only", help="measure only these variants (comma-separated); the others' last results are reused")
     ap.add_argument("--child", choices=list(VARIANTS), help=argparse.SUPPRESS)
     ap.add_argument("--stage", action="store_true", help=argparse.SUPPRESS)

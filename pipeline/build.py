@@ -13,7 +13,8 @@ from typing import Container
 import numpy as np
 
 from . import (UserError, compress, decode, distributed, exclude, features, iiif_in, iiif_out, image_search, intake,
-               layouts, metadata, mosaic, neighbours, projection, pyramids, regions, site, thumbnails)
+               layouts, metadata, mosaic, neighbours, projection, pyramids, regions, site, textindex,
+               thumbnails)
 from .cache import Memo, key
 from .model import Model, resolve
 from .report import Report
@@ -151,7 +152,7 @@ def build(s: Settings) -> Report:
     with rep.stage("regions"):
         named, rep.regions, notes = regions.make(
             xy, cells, cols, pca["value"], feats, model,
-            joined.fields, [joined.records[r] for r in items.ids], items.ids, s.labels)
+            joined.fields, [joined.records[r] for r in items.ids], items.ids, s.labels, memo=memo)
         rep.warnings += notes
     thumbs = [thumbnails.thumbnail_paths(cache, spec, d) for d in items.hashes()]  # (cell, preview)
     with rep.stage("mosaic"):
@@ -272,6 +273,8 @@ def _publish(s: Settings, rep: Report, collection: site.Collection, pca: dict[st
                                 if s.features else f"image search left out: only the default model "
                                 f"({features.DEFAULT_MODEL}) has a browser export, not --model {s.model}")
         site.write(collection, tiles_dir, staging, s.chunk)
+        if note := textindex.write(staging, collection.fields, collection.records, cache):  # prebuilt index
+            rep.warnings.append(note)
         rep.iiif = iiif_out.write(staging, collection, s.lang)
         neighbours.export(collection.ids, collection.similar, collection.scores, staging / "data",
                           cache / "exports" / key(s.id, str(root)))

@@ -49,7 +49,8 @@ def candidates(site: Path, min_bytes: int = MIN_BYTES) -> list[Path]:
 def precompress(site: Path, cache: Path, min_bytes: int = MIN_BYTES) -> dict:
     """Write FILE.br and FILE.gz beside each candidate file of ``site``; return the report's summary:
     how many files, their bytes and their compressed bytes in total, and each file of 1 MB or more."""
-    total = {"files": 0, "bytes": 0, ".br": 0, ".gz": 0, "large": {}}
+    total: dict[str, int] = {"files": 0, "bytes": 0, ".br": 0, ".gz": 0}
+    large: dict[str, dict[str, int]] = {}
     for path in candidates(site, min_bytes):
         raw = path.read_bytes()
         digest = hashlib.sha256(raw).hexdigest()
@@ -69,5 +70,5 @@ def precompress(site: Path, cache: Path, min_bytes: int = MIN_BYTES) -> dict:
         for k, v in sizes.items():
             total[k] += v
         if len(raw) >= 1 << 20:
-            total["large"][path.relative_to(site).as_posix()] = sizes
-    return total
+            large[path.relative_to(site).as_posix()] = sizes
+    return {**total, "large": large}

@@ -17,17 +17,18 @@ survives rebuilds that renumber the regions.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from . import UserError
-from .cache import write_json
+from .cache import Memo, key, write_json
 from .metadata import Record
 from .model import Model
 
@@ -101,7 +102,7 @@ def ctfidf(per_item: Sequence[set[str]], regions: np.ndarray, k: int) -> list[li
     """For each of the k regions, its words best first: (word, c-TF-IDF score, share of the region's
     items that have it, share of the other items that have it). Counts are of items, not occurrences, so
     one long description does not name a region."""
-    per_region = [Counter() for _ in range(k)]
+    per_region: list[Counter] = [Counter() for _ in range(k)]
     overall: Counter = Counter()
     for ws, r in zip(per_item, regions):
         overall.update(ws)
@@ -177,7 +178,8 @@ def read_labels(path: Path, ids: Sequence[str]) -> tuple[dict[int, str], list[st
     by_base: dict[str, list[int]] = {}
     for i, r in enumerate(ids):
         by_base.setdefault(r.rsplit("/", 1)[-1], []).append(i)
-    found, warnings = {}, []
+    found: dict[int, str] = {}
+    warnings: list[str] = []
     for line, row in enumerate(csv.reader(io.StringIO(text)), 1):
         cells = [c.strip() for c in row]
         if not any(cells) or (line == 1 and [c.lower() for c in cells[:2]] == ["filename", "label"]):
@@ -186,13 +188,13 @@ def read_labels(path: Path, ids: Sequence[str]) -> tuple[dict[int, str], list[st
             warnings.append(f"--labels line {line}: needs a file name and a label; skipped")
             continue
         name, label = cells[0], " ".join(cells[1].split())[:80]
-        i = by_path.get(name.lstrip("./"))
-        if i is None and len(by_base.get(name.rsplit("/", 1)[-1], [])) == 1:
-            i = by_base[name.rsplit("/", 1)[-1]][0]
-        if i is None:
+        hit = by_path.get(name.removeprefix("./"))
+        if hit is None and len(by_base.get(name.rsplit("/", 1)[-1], [])) == 1:
+            hit = by_base[name.rsplit("/", 1)[-1]][0]
+        if hit is None:
             warnings.append(f"--labels line {line}: no item {name!r} (or more than one of that name); skipped")
         else:
-            found[i] = label
+            found[hit] = label
     return found, warnings
 
 
@@ -210,7 +212,7 @@ def describe(regions: np.ndarray, xy: np.ndarray, cells: np.ndarray, cols: int, 
     k = int(regions.max()) + 1 if len(regions) else 0
     grid = np.stack([cells % cols, cells // cols], axis=1).astype(np.float64)
     out, warnings = [], []
-    named = {}
+    named: dict[int, str] = {}
     for i, label in curated.items():
         r = int(regions[i])
         if r < 0:
@@ -244,13 +246,14 @@ def agreement(regions: np.ndarray, fields: Sequence[dict], records: Sequence[Rec
     in a region (1: the same partition, 0: no more than chance)."""
     from sklearn.metrics import adjusted_mutual_info_score
     inside = regions >= 0
+    ami: dict[str, float] = {}
     out = {"regions": int(regions.max()) + 1 if len(regions) else 0,
-           "items_in_regions": round(float(inside.mean()), 3) if len(regions) else 0.0, "ami": {}}
+           "items_in_regions": round(float(inside.mean()), 3) if len(regions) else 0.0, "ami": ami}
     for c, f in enumerate(fields):
         if f["kind"] == "category" and inside.sum() > 1:
             values = [r.values[c] if c < len(r.values) else "" for r in records]
             labels = [v for v, keep in zip(values, inside) if keep]
-            out["ami"][f["key"]] = round(float(adjusted_mutual_info_score(labels, regions[inside])), 3)
+            ami[f["key"]] = round(float(adjusted_mutual_info_score(labels, regions[inside])), 3)
     return out
 
 
@@ -270,12 +273,18 @@ def write(out: Path, data: dict) -> str:
 
 def make(xy: np.ndarray, cells: np.ndarray, cols: int, reduced: np.ndarray, feats: np.ndarray | None,
          model: Model | None, fields: Sequence[dict], records: Sequence[Record],
-         ids: Sequence[str], labels_file: str | None, min_size: int | None = None) -> tuple[dict, dict, list[str]]:
+         ids: Sequence[str], labels_file: str | None, min_size: int | None = None,
+         memo: Memo | None = None) -> tuple[dict, dict, list[str]]:
     """Regions of the map, named: (regions.json's content, the report's figures, warnings).
     ``model``: what made ``feats``; the default model's ImageNet classifier names a region that has no
-    text label (loaded only then); with another model, or None, such a region is "Region N"."""
+    text label (loaded only then); with another model, or None, such a region is "Region N".
+    ``memo``: where the clusters are kept under a key of the map (HDBSCAN takes about a minute at
+    100,000 items; the labels are recomputed each build, so a CSV edit renames regions)."""
     curated, warnings = read_labels(Path(labels_file), ids) if labels_file else ({}, [])
-    found = find(xy, min_size)
+    size = min_size or min_region_size(len(xy))
+    mkey = key(hashlib.sha256(np.ascontiguousarray(xy, dtype=np.float64).tobytes()).hexdigest(), size, METHOD)
+    found = (memo.get("regions", mkey, lambda: {"value": find(xy, size)})["value"] if memo
+             else find(xy, size))
     k = int(found.max()) + 1 if len(found) else 0
     per_item = words(records, fields)
     text = ctfidf(per_item, found, k) if any(per_item) else []

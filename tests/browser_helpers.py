@@ -30,9 +30,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(site: Path) -> Iterator[str]:
-    """The site folder served as `npm start` serves it (http-server, no cache); yields the base URL."""
-    port = free_port()
+def serve(site: Path, port: int | None = None) -> Iterator[str]:
+    """The site folder served as `npm start` serves it (http-server, no cache); yields the base URL.
+    port: a given one (a site built for its address, IIIF ids being absolute), else a free one."""
+    port = port or free_port()
     proc = subprocess.Popen([str(HTTP_SERVER), str(site), "-a", "127.0.0.1", "-p", str(port), "-c-1", "-s"],
                             cwd=ROOT, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

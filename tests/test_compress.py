@@ -12,8 +12,8 @@ import urllib.request
 
 import brotli
 import pytest
-
 from conftest import ROOT
+
 from pipeline import compress
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import numpy as np
+from conftest import ROOT
 from PIL import Image, ImageDraw
 
-from conftest import ROOT
 from pipeline import image_search
 from pipeline.decode import decode
 

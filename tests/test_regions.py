@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
+from conftest import ROOT
 from sklearn.metrics import adjusted_mutual_info_score
 
-from conftest import ROOT
 from pipeline import demo, metadata, regions
 from pipeline.decode import decode, to_array
 from pipeline.metadata import Record

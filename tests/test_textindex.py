@@ -7,8 +7,8 @@ import re
 import subprocess
 
 import pytest
-
 from conftest import ROOT
+
 from pipeline import demo, metadata, textindex
 from pipeline.site import fold
 
@@ -23,8 +23,12 @@ def demo_index(tmp_path_factory):
     ids = sorted(p.name for p in images.iterdir())
     joined = metadata.join(metadata.read_table(csv_path), ids, categories=["category", "subcategory"], root=images)
     records = [joined.records[r] for r in ids]
-    assert textindex.write(folder, joined.fields, records) == "data/textindex.json"
-    return folder / textindex.FILE, [r.title for r in records], json.loads((folder / textindex.FILE).read_text("utf-8"))
+    assert textindex.write(folder, joined.fields, records) is None  # the documents
+    docs = json.loads((folder / textindex.FILE).read_text("utf-8"))
+    built = folder / "prebuilt"
+    assert textindex.write(built, joined.fields, records, folder / "cache") is None  # MiniSearch's index, by node
+    assert "index" in json.loads((built / textindex.FILE).read_text("utf-8"))
+    return built / textindex.FILE, [r.title for r in records], docs, folder / textindex.FILE
 
 
 def search(index_file, *queries) -> dict[str, list[int]]:
@@ -38,7 +42,7 @@ def words(text: str) -> list[str]:
 
 
 def test_cat_ranks_title_matches_first_and_nothing_inside_a_word(demo_index):
-    index_file, titles, data = demo_index
+    index_file, titles, data, _ = demo_index
     got = search(index_file, "cat")["cat"]
     in_title = [i for i, t in enumerate(titles) if "cat" in words(t)]
     assert len(in_title) >= 10
@@ -52,7 +56,7 @@ def test_cat_ranks_title_matches_first_and_nothing_inside_a_word(demo_index):
 
 
 def test_whole_words_rank_above_word_prefixes(demo_index):
-    index_file, titles, data = demo_index
+    index_file, titles, data, _ = demo_index
     got = search(index_file, "cat")["cat"]
     whole = [any(w in ("cat", "cats") for w in words(" ".join(data["docs"][i]))) for i in got]
     assert any(not w for w in whole), "the demo has prefix-only matches (catch, catalonia)"
@@ -60,24 +64,30 @@ def test_whole_words_rank_above_word_prefixes(demo_index):
 
 
 def test_plurals_and_any_spelling_find_the_same(demo_index):
-    index_file, titles, _ = demo_index
+    index_file, titles, _, _ = demo_index
     got = search(index_file, "cat", "cats", "CATS", "Cât", "pinata", "PIÑATA", "Piñatas")
     assert got["cats"] == got["cat"] == got["CATS"] == got["Cât"]
     assert got["pinata"] == got["PIÑATA"] == got["Piñatas"] and "piñata" in titles[got["pinata"][0]].lower()
 
 
 def test_all_query_words_rank_above_some(demo_index):
-    index_file, titles, data = demo_index
+    index_file, titles, data, _ = demo_index
     got = search(index_file, "cat face")["cat face"]
     both = [all(any(w.startswith(q) for w in words(" ".join(data["docs"][i]))) for q in ("cat", "face")) for i in got]
     assert sum(both) >= 10 and both == sorted(both, reverse=True)
     assert titles[got[0]].lower() == "cat face"
 
 
+def test_the_documents_and_the_prebuilt_index_rank_alike(demo_index):
+    prebuilt, _, _, docs = demo_index
+    queries = ["cat", "cats face", "Piñata", "red heart", "flag fr"]
+    assert search(prebuilt, *queries) == search(docs, *queries)
+
+
 def test_built_site_has_the_index_of_its_items(built_site):
     c = json.loads((built_site / "data" / "collection.json").read_text("utf-8"))
     data = json.loads((built_site / textindex.FILE).read_text("utf-8"))
-    assert data["fields"] == ["title", "text"] and [d[0] for d in data["docs"]] == [fold(t) for t in c["items"]["title"]]
+    assert data["fields"] == ["title", "text"] and data["index"]["documentCount"] == c["count"]
     assert (built_site / "assets" / "minisearch" / "index.js").is_file()
     first = c["items"]["title"][0]
     assert search(built_site / textindex.FILE, first.upper())[first.upper()][0] == 0

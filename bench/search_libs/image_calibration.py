@@ -87,7 +87,8 @@ def unrelated(rnd: random.Random, held_out: list[Path], out: Path) -> list[tuple
                    else (10, int(60 + 80 * t), int(120 + 60 * t)))
         x = rnd.randint(40, 380)
         d.ellipse([x, 40, x + 50, 90], fill=(255, 230, 120))
-        d.polygon([(x, horizon + 20), (x + 60, horizon + 20), (x + 45, horizon + 35), (x + 10, horizon + 35)], fill=(90, 50, 20))
+        hull = [(x, horizon + 20), (x + 60, horizon + 20), (x + 45, horizon + 35), (x + 10, horizon + 35)]
+        d.polygon(hull, fill=(90, 50, 20))
         found.append(("seascape", _png(im, out / f"sea-{j}.png")))
     for j in range(20):
         arr = np.random.default_rng(j).integers(0, 256, (224, 224, 3), dtype=np.uint8)
@@ -121,7 +122,6 @@ def main() -> None:
     index = image_search.load_index(a.site)
     chunks = sorted((a.site / "data" / "items").glob("*.json"), key=lambda p: int(p.stem))
     ids = [it["id"] for c in chunks for it in json.loads(c.read_text())["items"]]
-    pos = {name: i for i, name in enumerate(ids)}
     sample = rnd.sample(range(len(ids)), min(a.sample, len(ids)))
     queries: list[tuple[str, Path, int]] = []
     for i in sample:
@@ -160,7 +160,8 @@ def report(rows: list[dict], typical: float, n: int) -> None:
     print("\n| rule | true matches kept | unrelated called a match |\n|---|---:|---:|")
     for t in (0.5, 0.55, 0.6, 0.65, 0.7, 0.75):
         for rel in (0.0, 1.0, 1.1):
-            keep = lambda r: r["top"] >= t and r["rel"] >= rel  # noqa: E731
+            def keep(r: dict, t: float = t, rel: float = rel) -> bool:
+                return r["top"] >= t and r["rel"] >= rel
             print(f"| top >= {t:.2f}" + (f" and top >= {rel:.1f} x typical" if rel else "")
                   + f" | {np.mean([keep(r) for r in true]):.1%} | {np.mean([keep(r) for r in false]):.1%} |")
 

@@ -110,7 +110,8 @@ def summarise(work: Path, results: dict) -> dict:
 
 
 def table(summary: dict) -> str:
-    lines = ["| library | index | bytes | gzip | brotli | load | first query | per keystroke: median / p95 / max | JS heap |",
+    lines = ["| library | index | bytes | gzip | brotli | load | first query "
+             "| per keystroke: median / p95 / max | JS heap |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     names = {"minisearch": ("MiniSearch 7.2.0", "documents, indexed in the page"),
              "minisearch-json": ("MiniSearch 7.2.0", "its serialized index, `loadJSON`"),
@@ -119,7 +120,8 @@ def table(summary: dict) -> str:
     for lib, s in summary.items():
         lines.append(f"| {names[lib][0]} | {names[lib][1]} | {mb(s['bytes'])} | {mb(s['gzip'])} | "
                      f"{mb(s['br']) if 'br' in s else '-'} | {s['load_ms'] / 1000:.2f} s | {s['first_query_ms']:.1f} ms | "
-                     f"{s['key_median_ms']:.1f} / {s['key_p95_ms']:.1f} / {s['key_max_ms']:.1f} ms | {s['heap_mb']:.0f} MB |")
+                     f"{s['key_median_ms']:.1f} / {s['key_p95_ms']:.1f} / {s['key_max_ms']:.1f} ms "
+                     f"| {s['heap_mb']:.0f} MB |")
     return "\n".join(lines)
 
 

@@ -50,9 +50,21 @@ export function containRect(r, w, h) {
 /** The most items drawn from their pyramids at once: fewer on a phone. */
 export const deepZoomBudget = () => (isPhone() ? 8 : 24);
 
+/** Rectangles a and b ({x, y, w, h}) overlap by more than a sliver (touching is not enough). */
+function overlaps(a, b) {
+  const e = 1e-9 * Math.max(a.w, b.w);
+  return a.x < b.x + b.w - e && a.x + a.w > b.x + e && a.y < b.y + b.h - e && a.y + a.h > b.y + e;
+}
+
 /**
  * Per-item pyramids in the main viewer. viewer: the Viewer (viewer.js): itemRect(i), points(),
- * ppu(), layout, mask. Call update() on every frame the viewer draws.
+ * ppu(), cellVp, world, mask. Call update() on every frame the viewer draws.
+ *
+ * An item's entry keeps its opened service (an LRU of 4 x max); it is drawn (an OpenSeadragon
+ * tiled image, "attached") only while in view, at most max at once, nearest the centre first.
+ * Leaving the view detaches it (its tiles stay in OpenSeadragon's cache as a zombie, so coming
+ * back is quick). OpenSeadragon redraws every frame while a visible image draws nothing, so an
+ * image out of view is never left in the world.
  */
 export class DeepZoom {
   constructor(viewer, coll, { max = deepZoomBudget() } = {}) {
@@ -62,12 +74,18 @@ export class DeepZoom {
     const iiif = coll.raw && coll.raw.iiif;
     this.full = iiif && Array.isArray(iiif.full) ? iiif.full : [];  // longest side, 0 = none
     this.fullMax = this.full.reduce((a, b) => Math.max(a, b || 0), 0);
-    this.entries = new Map();  // item -> {i, img: TiledImage|null, w, h, rect, shown, fade, used}
+    this.entries = new Map();  // item -> {i, src, w, h, img, rect, shown, fade, used, gone}
     this.failed = new Set();
     this.loading = 0;
     this.tick = 0;
     this.sources = new WeakSet();  // our tile sources: the navigator does not mirror them
     this.requested = new Set();    // items whose pyramid was ever asked for (tests, console)
+    viewer.osd.addHandler('tile-load-failed', (ev) => {
+      // a pyramid with a missing tile would never finish loading: its cell stays instead
+      for (const e of this.entries.values()) {
+        if (e.img === ev.tiledImage) { this.failed.add(e.i); this._detach(e); this.entries.delete(e.i); }
+      }
+    });
     const nav = viewer.osd.navigator;
     if (nav) {
       nav.world.addHandler('add-item', (e) => {
@@ -78,102 +96,90 @@ export class DeepZoom {
 
   hasPyramid(i) { return (this.full[i] || 0) > 0; }
 
-  /** Items whose rectangles meet the viewport rectangle r (grid: by cells; layouts: their index). */
+  /** Items whose rectangles meet the viewport rectangle r (grid: by cells; layouts: their index);
+   * null when very many would. */
   itemsIn(r) {
     const out = [];
     const L = this.v.points();
     if (L) {
-      L.query(r, (i) => {
-        const q = this.v.itemRect(i);
-        if (q.x < r.x + r.w && q.x + q.w > r.x && q.y < r.y + r.h && q.y + q.h > r.y) out.push(i);
-      });
+      if (L.query(r) > 4 * MANY) return null;
+      L.query(r, (i) => { if (overlaps(this.v.itemRect(i), r)) out.push(i); });
       return out;
     }
     const { cols, rows, cellToItem } = this.coll;
     const [w, h] = this.v.cellVp, o = this.v.world;
     const c0 = Math.max(0, Math.floor((r.x - o.x) / w)), c1 = Math.min(cols - 1, Math.floor((r.x + r.w - o.x) / w));
     const r0 = Math.max(0, Math.floor((r.y - o.y) / h)), r1 = Math.min(rows - 1, Math.floor((r.y + r.h - o.y) / h));
-    if ((c1 - c0 + 1) * (r1 - r0 + 1) > 4 * MANY) return null;  // far out: too many to list
+    if ((c1 - c0 + 1) * (r1 - r0 + 1) > 4 * MANY) return null;
     for (let row = r0; row <= r1; row++) {
       for (let col = c0; col <= c1; col++) {
         const i = cellToItem[row * cols + col];
-        if (i >= 0) out.push(i);
+        if (i >= 0 && overlaps(this.v.itemRect(i), r)) out.push(i);
       }
     }
     return out;
   }
 
-  /** A side of item i as drawn now in device px, and the cell's px: past native when larger. */
-  _pastNative(side) {
+  /** How many times the mosaic's native resolution an item of this side (viewport units) is shown at. */
+  _overNative(side) {
     const dpr = window.devicePixelRatio || 1;
-    return side * this.v.ppu(true) * dpr > Math.max(this.coll.cellSize[0], this.coll.cellSize[1]);
+    return (side * this.v.ppu(true) * dpr) / Math.max(this.coll.cellSize[0], this.coll.cellSize[1]);
   }
 
   update() {
-    const vp = this.v.osd.viewport;
-    const b = vp.getBounds(true);
+    const b = this.v.osd.viewport.getBoundsWithMargins(true);  // all the canvas shows
     const view = { x: b.x, y: b.y, w: b.width, h: b.height };
     const inView = this.itemsIn(view);
     this._limit(inView);
-    const side = this.v.itemRect(0).w;
-    if (inView && this._pastNative(side)) {
+    const over = this._overNative(this.v.itemRect(0).w);
+    const tick = ++this.tick;
+    const want = new Set();
+    if (inView && over > 1) {
       const cx = view.x + view.w / 2, cy = view.y + view.h / 2;
-      const want = inView.filter((i) => this.hasPyramid(i) && !this.failed.has(i));
       const dist = (i) => { const r = this.v.itemRect(i); return Math.hypot(r.x + r.w / 2 - cx, r.y + r.h / 2 - cy); };
-      want.sort((a, c) => dist(a) - dist(c));
-      const tick = ++this.tick;
-      for (const i of want.slice(0, this.max)) {
-        const e = this.entries.get(i);
-        if (e) e.used = tick;
-        else if (this.loading < MAX_LOADING) this._add(i, tick);
-      }
-      this._evict(tick);
+      const list = inView.filter((i) => this.hasPyramid(i) && !this.failed.has(i));
+      list.sort((a, c) => dist(a) - dist(c));
+      for (const i of list.slice(0, this.max)) want.add(i);
     }
-    for (const e of this.entries.values()) this._place(e, view);
+    for (const i of want) {
+      const e = this.entries.get(i);
+      if (!e) { if (this.loading < MAX_LOADING) this._open(i, tick); continue; }
+      e.used = tick;
+      if (e.src && !e.img) this._attach(e);
+    }
+    // detach what left the view, or is far below native size now (the cell shows it as well)
+    for (const e of this.entries.values()) {
+      if (!e.img) continue;
+      const r = this._rect(e);
+      if (!overlaps(r, view) || over < 0.5 || (!want.has(e.i) && !e.shown)) this._detach(e);
+      else this._place(e, r);
+    }
+    this._evict(tick);
   }
 
-  /** Keep at most max entries: drop the least recently wanted (never those wanted this frame). */
+  /** Keep at most 4 x max opened services: drop the least recently wanted, detached ones first. */
   _evict(tick) {
-    if (this.entries.size <= this.max) return;
-    const old = [...this.entries.values()].filter((e) => e.used < tick).sort((a, c) => a.used - c.used);
+    const cap = 4 * this.max;
+    if (this.entries.size <= cap) return;
+    const old = [...this.entries.values()].filter((e) => e.used < tick && !e.img && e.src).sort((a, c) => a.used - c.used);
     for (const e of old) {
-      if (this.entries.size <= this.max) break;
-      this._remove(e);
+      if (this.entries.size <= cap) break;
+      this.entries.delete(e.i);
     }
   }
 
-  _remove(e) {
-    this.entries.delete(e.i);
-    cancelAnimationFrame(e.fade);
-    if (e.img) this.v.osd.world.removeItem(e.img);
-    e.img = null;
-    e.gone = true;
-  }
-
-  async _add(i, tick) {
-    const e = { i, img: null, w: 0, h: 0, rect: null, shown: false, fade: 0, used: tick, gone: false };
+  /** Read item i's service (its info.json); it is attached on a later frame if still wanted. */
+  async _open(i, tick) {
+    const e = { i, src: null, w: 0, h: 0, img: null, rect: null, shown: false, fade: 0, used: tick, gone: false };
     this.entries.set(i, e);
     this.loading++;
     this.requested.add(i);
     try {
       const url = serviceUrl(await getItem(this.coll, i));
       if (!url) throw new Error('no image service');
-      const src = await loadService(url);
-      if (e.gone) return;
-      e.w = src.width;
-      e.h = src.height;
-      const r = this._rect(e);
-      e.img = await new Promise((resolve, reject) => {
-        this.v.osd.addTiledImage({
-          tileSource: src, x: r.x, y: r.y, width: r.w, opacity: 0, preload: true,
-          success: (ev) => resolve(ev.item),
-          error: (ev) => reject(new Error(ev.message || 'tile source failed')),
-        });
-      });
-      this.sources.add(e.img.source);
-      if (e.gone) { this.v.osd.world.removeItem(e.img); return; }
-      e.rect = r;
-      e.img.whenFullyLoaded(() => this._fadeIn(e));
+      e.src = await loadService(url);
+      e.w = e.src.width;
+      e.h = e.src.height;
     } catch (err) {
       console.warn(`full resolution of item ${i} unavailable:`, err.message);
       this.failed.add(i);
@@ -184,19 +190,65 @@ export class DeepZoom {
     }
   }
 
+  /** Add the item's image to the view, transparent; it fades in once what it shows is loaded. */
+  _attach(e) {
+    const r = this._rect(e);
+    const token = {};
+    e.token = token;
+    e.img = token;  // attaching: not again
+    this.loading++;
+    this.v.osd.addTiledImage({
+      tileSource: e.src.osd || e.src, x: r.x, y: r.y, width: r.w, opacity: 0, preload: true,
+      success: (ev) => {
+        this.loading--;
+        const img = ev.item;
+        this.sources.add(img.source);
+        e.src.osd = img.source;  // opened once: later attachments reuse it (and its cached tiles)
+        if (e.token !== token) { this._drop(img); return; }
+        e.img = img;
+        e.rect = r;
+        img.whenFullyLoaded(() => this._fadeIn(e, img));
+        this.v.schedule();
+      },
+      error: (ev) => {
+        this.loading--;
+        console.warn(`full resolution of item ${e.i} unavailable:`, ev.message);
+        this.failed.add(e.i);
+        if (e.token === token) e.img = null;
+        this.v.schedule();
+      },
+    });
+  }
+
+  _drop(img) {
+    img.allowZombieCache(true);
+    this.v.osd.world.removeItem(img);
+  }
+
+  _detach(e) {
+    cancelAnimationFrame(e.fade);
+    e.fade = 0;
+    e.token = null;
+    if (e.img && e.img.source) this._drop(e.img);
+    e.img = null;
+    e.rect = null;
+    e.shown = false;
+    this.v.schedule();
+  }
+
   _opacity(i) {
     // the layouts dim filtered-out items by drawing them faint; the grid dims them with a veil on top
     const m = this.v.mask;
     return this.v.points() && m && !m[i] ? 0.14 : 1;
   }
 
-  _fadeIn(e) {
-    if (e.gone || !e.img) return;
+  _fadeIn(e, img) {
+    if (e.img !== img) return;
     const t0 = performance.now();
     const step = () => {
-      if (e.gone || !e.img) return;
+      if (e.img !== img) return;
       const k = reducedMotion() ? 1 : Math.min(1, (performance.now() - t0) / FADE_MS);
-      e.img.setOpacity(k * this._opacity(e.i));
+      img.setOpacity(k * this._opacity(e.i));
       if (k < 1) e.fade = requestAnimationFrame(step);
       else { e.fade = 0; e.shown = true; this.v.schedule(); }
     };
@@ -205,11 +257,9 @@ export class DeepZoom {
 
   _rect(e) { return containRect(this.v.itemRect(e.i), e.w, e.h); }
 
-  /** Follow the item's place in the layout (it moves when the layout changes); out of view, it is
-   * made transparent: OpenSeadragon redraws every frame while a visible image draws nothing. */
-  _place(e, view) {
-    if (!e.img) return;
-    const r = this._rect(e);
+  /** Follow the item's place in the layout (items move when the layout changes). */
+  _place(e, r) {
+    if (!e.img || !e.img.source) return;
     const p = e.rect;
     if (!p || Math.abs(p.x - r.x) > 1e-12 || Math.abs(p.y - r.y) > 1e-12 || Math.abs(p.w - r.w) > 1e-12) {
       e.img.setPosition(new OpenSeadragon.Point(r.x, r.y), true);
@@ -217,8 +267,7 @@ export class DeepZoom {
       e.rect = r;
     }
     if (e.shown) {
-      const inView = r.x < view.x + view.w && r.x + r.w > view.x && r.y < view.y + view.h && r.y + r.h > view.y;
-      const o = inView ? this._opacity(e.i) : 0;
+      const o = this._opacity(e.i);
       if (e.img.getOpacity() !== o) e.img.setOpacity(o);
     }
   }
@@ -229,15 +278,15 @@ export class DeepZoom {
     return !!(e && e.shown);
   }
 
-  /** Nothing being opened, loaded or faded in for the items in view. */
+  /** Items drawn from their pyramids now. */
+  attached() {
+    return [...this.entries.values()].filter((e) => e.img && e.img.source).map((e) => e.i);
+  }
+
+  /** Nothing being opened, loaded or faded in. */
   idle() {
     if (this.loading) return false;
-    const b = this.v.osd.viewport.getBounds(true);
-    for (const e of this.entries.values()) {
-      const r = e.rect;
-      const inView = r && r.x < b.x + b.width && r.x + r.w > b.x && r.y < b.y + b.height && r.y + r.h > b.y;
-      if (inView && !e.shown) return false;
-    }
+    for (const e of this.entries.values()) if (e.img && !e.shown) return false;
     return true;
   }
 

@@ -1,7 +1,7 @@
 // Search by image: the visitor's picture goes through the collection's own feature model
 // (ONNX, run by onnxruntime-web on WebAssembly) and is compared with every item's vector.
 // Nothing is uploaded; the model, runtime and vectors are fetched only when search is opened,
-// with a progress bar counting their bytes. The whole collection is searched unless the visitor
+// with a progress bar counting their bytes as they arrive. The whole collection is searched unless the visitor
 // turns on "within current filters"; the build's calibrated rule (image_search.match) says whether
 // the best item is a close match at all, and says so when it is not. Results stand out on the
 // mosaic in every layout (marks.js) and everything else is dimmed.
@@ -95,29 +95,33 @@ function imageFile(dt) {
 
 // ---- model files ------------------------------------------------------------------------------
 
-/** A file's bytes, read as a stream so that onBytes(n) hears of every n bytes as they arrive. */
-export async function fetchCounted(url, onBytes = () => {}) {
-  const res = await fetch(abs(url), { credentials: 'same-origin' });
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-  if (!res.body || !res.body.getReader) {
-    const buf = await res.arrayBuffer();
-    onBytes(buf.byteLength);
-    return buf;
-  }
-  const reader = res.body.getReader();
-  const parts = [];
-  let n = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    parts.push(value);
-    n += value.byteLength;
-    onBytes(value.byteLength);
-  }
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.byteLength; }
-  return out.buffer;
+/**
+ * A file's bytes; onBytes(n) hears of every n bytes as they arrive, in the file's own (decoded)
+ * bytes: `size`, when given, scales what the network reports (a host may send it compressed).
+ * XMLHttpRequest's progress events, not a fetch body read as a stream: Chromium reports streamed
+ * bodies read to their end as aborted requests now and then, which would hide real failures.
+ */
+export function fetchCounted(url, onBytes = () => {}, size = 0) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('GET', abs(url));
+    xhr.responseType = 'arraybuffer';
+    let told = 0;
+    const tell = (e) => {
+      const now = size && e.lengthComputable && e.total ? Math.round((e.loaded / e.total) * size) : e.loaded;
+      if (now > told) { onBytes(now - told); told = now; }
+    };
+    xhr.onprogress = tell;
+    xhr.onload = () => {
+      if (xhr.status < 200 || xhr.status >= 300) { reject(new Error(`${url}: HTTP ${xhr.status}`)); return; }
+      const buf = xhr.response;
+      if (buf.byteLength > told && !size) onBytes(buf.byteLength - told);
+      else if (size > told) onBytes(size - told);
+      resolve(buf);
+    };
+    xhr.onerror = () => reject(new Error(`${url}: the download failed`));
+    xhr.send();
+  });
 }
 
 const WASM = 'ort-wasm-simd-threaded.wasm';   // the runtime's WebAssembly (most of its bytes)
@@ -130,9 +134,9 @@ async function loadEngine(desc, onBytes) {
   const t0 = performance.now();
   const [ort, model, pca, vec, wasm] = await Promise.all([
     import(abs(desc.runtime.module)),
-    fetchCounted(desc.model.file, onBytes),
-    fetchCounted(desc.pca.file, onBytes),
-    fetchCounted(desc.vectors.file, onBytes),
+    fetchCounted(desc.model.file, onBytes, desc.model.bytes),
+    fetchCounted(desc.pca.file, onBytes, desc.pca.bytes),
+    fetchCounted(desc.vectors.file, onBytes, desc.vectors.bytes),
     fetchCounted(`${desc.runtime.dir}${WASM}`, onBytes).catch(() => null),  // else the runtime fetches it
   ]);
   ort.env.wasm.wasmPaths = abs(desc.runtime.dir);
@@ -339,6 +343,7 @@ class ImageSearchUI {
       this._say('Loading the image model (once; later searches start at once)…');
       this._engine = loadEngine(this.desc, (n) => {
         loaded += n;
+        this.loadedBytes = loaded;
         if (!frame) frame = requestAnimationFrame(show);
       }).then((eng) => {
         this.progressBox.hidden = true;

@@ -4,6 +4,7 @@ import { el, clear, linkOrText, fmt } from './util.js';
 import { serviceUrl, manifestLink } from './fullres.js';
 import { safeUrl } from './rules.js';
 import { getItem } from './data.js';
+import { yearSpan } from './timeline.js';
 
 export class Panel {
   constructor(coll, handlers) {
@@ -97,6 +98,8 @@ export class Panel {
         dd.append(b);
       } else {
         dd.textContent = v;
+        const span = f.kind === 'year' ? yearSpan(coll, f.key, i) : '';  // the years the date was read as
+        if (span) dd.append(el('span', { class: 'year-span', text: ` (${span})` }));
       }
       this.fieldsEl.append(el('div', { class: 'field' }, el('dt', { text: f.label || f.key }), dd));
     });

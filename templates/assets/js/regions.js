@@ -111,11 +111,13 @@ export class Regions {
     this.alpha = 0;
   }
 
-  /** Anchors and bounds in the viewer's current layout (computed once per layout). */
+  /** Anchors and bounds in the viewer's current layout, at rest (computed once per layout). */
   _places() {
-    const key = this.viewer.points() || 'grid';
+    const v = this.viewer, L = v.points();
+    const key = L || 'grid';
     if (!this.places.has(key)) {
-      this.places.set(key, placeRegions(this.list.map((r) => r.members), (i) => this.viewer.itemRect(i)));
+      const rectOf = L ? (i) => L.itemRect(i) : (i) => v.cellRect(i);
+      this.places.set(key, placeRegions(this.list.map((r) => r.members), rectOf));
     }
     return this.places.get(key);
   }
@@ -130,7 +132,7 @@ export class Regions {
   paint(ctx, view, dpr) {
     this.placed = [];
     const v = this.viewer;
-    if (!LABEL_LAYOUTS.has(v.layout) || !this.list.length || !v.world) return;
+    if (!LABEL_LAYOUTS.has(v.layout) || !this.list.length || !v.world || v.transition) return;
     const W = v.el.clientWidth, H = v.el.clientHeight;
     const rect = this._layoutRect();
     const fit = Math.min(Math.max(1, W - 56) / rect.w, Math.max(1, H - 56) / rect.h);
@@ -170,11 +172,13 @@ export class Regions {
     if (!LABEL_LAYOUTS.has(this.app.layout)) this.app.setLayout('grid');
     const k = this.list.findIndex((r) => r.id === id);
     if (k < 0) return;
-    v.afterFrame(() => {
+    const go = () => {
+      if (v.transition) { v.afterFrame(go); return; }   // a layout switch moves the camera until it lands
       const b = this._places()[k].bounds;
       const pad = Math.max(b.w, b.h) * 0.08;
       v.osd.viewport.fitBounds(new OpenSeadragon.Rect(b.x - pad, b.y - pad, b.w + 2 * pad, b.h + 2 * pad));
-    });
+    };
+    v.afterFrame(go);
   }
 
   /** Regions matching a query, largest first. */

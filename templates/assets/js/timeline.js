@@ -65,3 +65,18 @@ export function drawTimeAxis(ctx, view, dpr, extra, alpha = 1) {
   ctx.restore();
   return drawn;
 }
+
+/**
+ * The years item i's date in year field `key` was read as, when it spans more than one
+ * (collection.json `year_ranges`): "1885–1895", "until 1900", "from 1890"; else ''.
+ */
+export function yearSpan(coll, key, i) {
+  const ranges = coll.yearRanges && coll.yearRanges.get(key);
+  const r = ranges && Object.hasOwn(ranges, String(i)) ? ranges[String(i)] : null;
+  if (!Array.isArray(r) || r.length !== 2) return '';
+  const [a, b] = r.map((y) => (Number.isInteger(y) ? y : null));
+  if (a !== null && b !== null) return a === b ? '' : `${a}–${b}`;
+  if (b !== null) return `until ${b}`;
+  if (a !== null) return `from ${a}`;
+  return '';
+}

@@ -8,8 +8,24 @@ const HINT_KEY = 'salon.hint.similar.dismissed';
 
 export function setupWelcome(app, viewer) {
   const s = parseHash(location.hash);
-  if (isPhone() && !s.view && s.item === null) fillStage(viewer);
+  if (isPhone() && !s.view && s.item === null) keepFilling(app, viewer);
   showHint();
+}
+
+/** Fill the stage now, and again when it changes size (the header settling), until the visitor acts. */
+function keepFilling(app, viewer) {
+  const osd = viewer.osd;
+  const refill = () => fillStage(viewer);
+  const stop = () => {
+    osd.removeHandler('resize', refill);
+    for (const t of ['canvas-press', 'canvas-scroll', 'canvas-pinch', 'canvas-key']) osd.removeHandler(t, stop);
+    app.removeEventListener('change', onChange);
+  };
+  const onChange = (e) => { if (e.detail.what === 'item' || e.detail.what === 'layout' || e.detail.view) stop(); };
+  refill();
+  osd.addHandler('resize', refill);
+  for (const t of ['canvas-press', 'canvas-scroll', 'canvas-pinch', 'canvas-key']) osd.addHandler(t, stop);
+  app.addEventListener('change', onChange);
 }
 
 /** Zoom so the layout covers the stage (no empty bands), centred; the visitor pans the rest. */
