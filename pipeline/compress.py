@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .cache import link_or_copy, write_bytes
 
-MIN_BYTES = 64 * 1024      # smaller files gain little, and a host compresses them on the fly anyway
+MIN_BYTES = 16 * 1024      # smaller files gain little (http-server compresses nothing on the fly)
 SUFFIXES = {".onnx", ".wasm", ".bin", ".json", ".mjs", ".js", ".css", ".csv", ".svg", ".html", ".xml"}
 SKIP_DIRS = {"tiles", "thumbs"}  # JPEG/PNG/WebP only: not walked
 BIG = 1 << 20             # from this size on, Brotli quality 9 instead of 11

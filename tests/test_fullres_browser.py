@@ -136,7 +136,8 @@ def test_similarity_map_items_are_sharp_where_the_layout_puts_them(page, base):
     wait_settled(page)
     fill_screen_with(page, i)
     page.wait_for_function("(i) => salon.viewer.deepZoom.shown(i)", arg=i, timeout=30_000)
-    b = page.evaluate("(i) => { const b = salon.viewer.deepZoom.entries.get(i).img.getBounds(true); return [b.x, b.y, b.width, b.height]; }", i)
+    b = page.evaluate("""(i) => { const b = salon.viewer.deepZoom.entries.get(i).img.getBounds(true);
+        return [b.x, b.y, b.width, b.height]; }""", i)
     assert b == pytest.approx(placed["c"])
 
 

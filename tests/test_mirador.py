@@ -122,9 +122,11 @@ def test_mirador_opens_our_collection_and_lists_its_manifests(page, served):
     coll = json.loads((site / "iiif" / "collection.json").read_text())
     assert coll["type"] == "Collection" and coll["id"] == f"{url}site/iiif/collection.json"
     open_in_mirador(page, url, coll["id"])
-    # Mirador shows a Collection as a list of its Manifests to choose from
+    # Mirador names the Collection (its label) and shows it as a list of its Manifests to choose from
+    page.get_by_text(coll["label"]["none"][0], exact=True).first.wait_for(timeout=60_000)
+    page.get_by_role("button", name=re.compile("show collection", re.I)).click()
     labels = [m["label"]["none"][0] for m in coll["items"]]
-    page.get_by_text(labels[0], exact=True).first.wait_for(timeout=60_000)
+    page.get_by_text(labels[0], exact=True).first.wait_for(timeout=30_000)
     for label in labels[1:4]:
         assert page.get_by_text(label, exact=True).count() >= 1, f"{label!r} not listed"
     # choosing one opens it: its canvas is drawn from our tiles

@@ -16,14 +16,15 @@ export function setupWelcome(app, viewer) {
 function keepFilling(app, viewer) {
   const osd = viewer.osd;
   const refill = () => fillStage(viewer);
+  const later = () => viewer.afterFrame(refill);  // once OpenSeadragon has taken the new size in
   const stop = () => {
-    osd.removeHandler('resize', refill);
+    osd.removeHandler('resize', later);
     for (const t of ['canvas-press', 'canvas-scroll', 'canvas-pinch', 'canvas-key']) osd.removeHandler(t, stop);
     app.removeEventListener('change', onChange);
   };
   const onChange = (e) => { if (e.detail.what === 'item' || e.detail.what === 'layout' || e.detail.view) stop(); };
   refill();
-  osd.addHandler('resize', refill);
+  osd.addHandler('resize', later);
   for (const t of ['canvas-press', 'canvas-scroll', 'canvas-pinch', 'canvas-key']) osd.addHandler(t, stop);
   app.addEventListener('change', onChange);
 }
