@@ -4,7 +4,8 @@
 
 For each size it writes a site with the real site writer (pipeline/site.py) and the real
 layouts (pipeline/layouts.py: timeline from a year column, places from lat/lon columns) from
-synthetic data: clustered map positions, one grid cell per item, random years and places, and a
+synthetic data: clustered map positions, one grid cell per item, random years (1 in 17 undated),
+random places for 1 item in 4, and a
 mosaic of one flat colour per cell (DZI by libvips). It serves the site, opens it in Debian's
 Chromium (headless, 1280 x 800, as the browser tests run it), and switches layouts with the
 page's own buttons: grid -> map -> timeline -> places -> groups -> grid, then with an item open
@@ -67,8 +68,9 @@ def synthetic_site(n: int, out: Path, seed: int = 0) -> None:
     years = rng.integers(1850, 2021, n)
     lat, lon = rng.uniform(-60, 70, n), rng.uniform(-170, 175, n)
     cats = [f"group {k}" for k in range(12)]
-    values = [[str(years[i]) if i % 17 else "undated", cats[i % 12], f"{lat[i]:.4f}", f"{lon[i]:.4f}"]
-              for i in range(n)]
+    # a place for every 4th item (pipeline/layouts.py's spreading slows sharply past ~30,000 places)
+    place = [(f"{lat[i]:.4f}", f"{lon[i]:.4f}") if i % 4 == 0 else ("", "") for i in range(n)]
+    values = [[str(years[i]) if i % 17 else "undated", cats[i % 12], *place[i]] for i in range(n)]
     fields = [{"key": "date", "label": "Date", "kind": "year"}, {"key": "category", "label": "Category", "kind": "category"},
               {"key": "lat", "label": "Lat", "kind": "text"}, {"key": "lon", "label": "Lon", "kind": "text"}]
     extra, _ = layouts.extra_layouts(fields, values, xy, [])
@@ -84,8 +86,8 @@ def synthetic_site(n: int, out: Path, seed: int = 0) -> None:
 
 
 def measure(site_dir: Path, webgl: bool) -> dict:
-    from playwright.sync_api import sync_playwright
     from browser_helpers import CHROMIUM, CHROMIUM_ARGS, open_site, serve, wait_settled
+    from playwright.sync_api import sync_playwright
     result: dict = {"moves": []}
     with serve(site_dir) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -97,8 +99,9 @@ def measure(site_dir: Path, webgl: bool) -> dict:
         def switch(name: str, selector: str | None = None) -> dict:
             before = page.evaluate("() => salon.viewer.lastTransition")
             page.locator(selector or f'#layout-switch [data-layout="{name}"]').click()
-            page.wait_for_function("b => { const t = salon.viewer.lastTransition; return !salon.viewer.transition && t && JSON.stringify(t) !== b; }",
-                                   arg=json.dumps(before), timeout=60_000)
+            done = ("b => { const t = salon.viewer.lastTransition;"
+                    " return !salon.viewer.transition && t && JSON.stringify(t) !== b; }")
+            page.wait_for_function(done, arg=json.dumps(before), timeout=60_000)
             stats = page.evaluate("() => salon.viewer.lastTransition")
             wait_settled(page, 60_000)
             return stats
@@ -136,8 +139,9 @@ def main() -> None:
         print(f"{n} items: site written in {time.time() - t:.1f} s", flush=True)
         out[n] = measure(site_dir, a.webgl)
         for m in out[n]["moves"]:
-            print(f"  {m['from']:>8} -> {m['to']:<8}{' (item open)' if m.get('focus') else '':12} {m['frames']:3d} frames "
-                  f"in {m['ms']} ms = {m['fps']:5.1f} fps; draw {m['drawMs']:.1f} ms mean, {m['maxDrawMs']:.1f} ms worst", flush=True)
+            focus = " (item open)" if m.get("focus") else ""
+            print(f"  {m['from']:>8} -> {m['to']:<8}{focus:12} {m['frames']:3d} frames in {m['ms']} ms = {m['fps']:5.1f} fps;"
+                  f" draw {m['drawMs']:.1f} ms mean, {m['maxDrawMs']:.1f} ms worst", flush=True)
         if "webgl" in out[n]:
             print(f"  bare WebGL: {out[n]['webgl']}", flush=True)
     Path(a.json).write_text(json.dumps(out, indent=1))

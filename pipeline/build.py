@@ -109,7 +109,7 @@ def build(s: Settings) -> Report:
     ex = distributed.executor(s.dask, s.workers)  # now: an unreachable scheduler fails in seconds, not after intake
     if s.exclude and not Path(s.exclude).is_dir():
         raise UserError(f"--exclude {s.exclude}: not a folder (give a folder of images to leave out)")
-    spec = thumbnails.ThumbSpec(tuple(s.cell), s.resize, max(s.preview, *s.cell), tuple(bg))
+    spec = thumbnails.ThumbSpec(tuple(s.cell), s.resize, max(s.preview, *s.cell), tuple(bg), model.input_size)
 
     with rep.stage("intake"):
         root, items = _intake(s, rep, cache)
@@ -216,7 +216,7 @@ def _features(s: Settings, rep: Report, memo: Memo, root: Path, items: Items, ca
               model: Model, bg: list[int]) -> tuple[Items, np.ndarray, str]:
     """One vector per item: the CNN's (cached per image) or the user's --features file.
     Items whose features fail are dropped; the failures are cached with the result."""
-    fkey = key(model.key, items.hashes(), items.ids if s.features else None)
+    fkey = key(model.key, thumbnails.CNN_INPUT_VERSION, items.hashes(), items.ids if s.features else None)
 
     def compute() -> dict[str, np.ndarray]:
         if s.features:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import binascii
+import math
 import os
 import re
 import select
@@ -43,7 +44,8 @@ SVG_SECONDS = 10           # CPU seconds to draw one SVG (a pathological filter 
 SVG_MEMORY_MB = 384        # address space of a process drawing SVG (a plain one needs ~130)
 SVG_AT_ONCE = 3            # SVG drawing processes: at most 1.15 GB between them
 SVG_NESTING = 3            # levels of SVG embedded in SVG whose images are counted
-DECODER_VERSION = 2  # in the thumbnail cache's key: pictures an older decoder made are remade
+DECODER_VERSION = 3  # in the thumbnail cache's key: pictures an older decoder made are remade
+# 3: cell, preview and CNN input derived from one decode (decode_set)
 DEFAULT_MAX_MEGAPIXELS = 1000.0  # 1 gigapixel: posters scanned at 600 dpi pass, bombs do not
 
 pyvips.block_untrusted_set(True)
@@ -182,16 +184,20 @@ def size_refusal(path: Path, max_megapixels: float) -> str | None:
         w, h = image_size(path)
     except Exception:
         return None  # unreadable: decoding reports why
+    return _pixel_refusal(w, h, max_megapixels)
+
+
+def _pixel_refusal(w: int, h: int, max_megapixels: float) -> str | None:
     if w * h <= max_megapixels * 1e6:
         return None
     return (f"image is {w:,} x {h:,} px ({w * h / 1e6:,.0f} megapixels), over the limit of "
             f"{max_megapixels:,g} megapixels (a decompression bomb?); raise it with --max-megapixels")
 
 
-def _held_whole(path: Path) -> bool:
+def _held_whole(path: Path, head=None) -> bool:
     """Whether decoding holds the whole image in memory (about 3-4 bytes a pixel) and it is large:
     progressive JPEGs, interlaced PNGs, and formats libvips cannot shrink while reading."""
-    head = _header(path)
+    head = head if head is not None else _header(path)
     if head is None:  # Pillow's fallback: always whole
         try:
             w, h = image_size(path)
@@ -229,6 +235,80 @@ def decode(path: Path, width: int, height: int, fit: str, background: list[int],
     else:
         im = _raster(path, width, height, size, crop, fail_on)
     return _to_srgb(im, background)
+
+
+Box = tuple[int, int, str]  # width, height, fit ('contain', 'fill' or 'force'; see decode)
+
+
+def decode_set(path: Path, boxes: dict[str, Box], background: list[int], fail_on: str = "none",
+               max_megapixels: float | None = None) -> dict:
+    """Decode an image once and derive every named box from that one decode, in memory: each an
+    sRGB 8-bit 3-band pyvips image, as ``decode`` would make it (resampled twice: the first
+    decode is at least as large as every box needs, so the difference is a rounding).
+
+    The file is opened and its header read once (decode() reads it three times), which is most
+    of the cost for small images. SVG, which has no pixel size to decode once at, is drawn once
+    for the 'contain'/'fill' boxes (at the largest) and once per 'force' box."""
+    if is_svg(path):
+        if max_megapixels is not None and (refusal := size_refusal(path, max_megapixels)):
+            raise TooLarge(refusal)
+        return _svg_set(svg_text(path), boxes, background, fail_on)
+    head = _header(path)
+    if head is None:  # Pillow's formats, or no image: decoding says which, in libvips' words
+        _raster(path, 1, 1, "both", "none", fail_on)
+        w, h = image_size(path)
+    else:
+        w, h = head.width, head.height
+    if max_megapixels is not None and (refusal := _pixel_refusal(w, h, max_megapixels)):
+        raise TooLarge(refusal)
+    if head is not None and head.get_typeof("orientation") and int(head.get("orientation")) in (5, 6, 7, 8):
+        w, h = h, w  # turned by its EXIF orientation while decoding
+    mw, mh = _first_size(w, h, boxes.values())
+    if _held_whole(path, head):
+        with _ONE_WHOLE:
+            master = _settle(_raster(path, mw, mh, "both", "none", fail_on), background)
+    else:
+        master = _settle(_raster(path, mw, mh, "both", "none", fail_on), background)
+    return {name: _fit(master, *box) for name, box in boxes.items()}
+
+
+def _first_size(w: int, h: int, boxes) -> tuple[int, int]:
+    """The size to decode at: the least that no box enlarges (never above the image's own)."""
+    scale = 0.0
+    for bw, bh, fit in boxes:
+        sx, sy = bw / w, bh / h
+        scale = max(scale, min(sx, sy) if fit == "contain" else max(sx, sy))
+    scale = min(scale, 1.0)
+    return max(1, math.ceil(w * scale)), max(1, math.ceil(h * scale))
+
+
+def _settle(im, background: list[int]):
+    """The first decode in memory as plain sRGB pixels, without its ICC profile (its pixels are
+    sRGB already: resampling it again must not convert them again)."""
+    im = _to_srgb(im, background).copy(interpretation="srgb")  # grey made 3-band: resampled as colour
+    if im.get_typeof("icc-profile-data"):
+        im.remove("icc-profile-data")
+    return im.copy_memory()
+
+
+def _fit(master, width: int, height: int, fit: str):
+    if (master.width, master.height) == (width, height):
+        return master
+    return master.thumbnail_image(width, height=height, size="force" if fit == "force" else "both",
+                                  crop="centre" if fit == "fill" else "none")
+
+
+def _svg_set(data: bytes, boxes: dict[str, Box], background: list[int], fail_on: str) -> dict:
+    out = {}
+    framed = {n: b for n, b in boxes.items() if b[2] != "force"}
+    if framed:
+        bw, bh = max(b[0] for b in framed.values()), max(b[1] for b in framed.values())
+        master = _settle(_draw_svg(data, bw, bh, "both", "none", fail_on), background)
+        out.update({n: _fit(master, *b) for n, b in framed.items()})
+    for n, (bw, bh, fit) in boxes.items():
+        if fit == "force":
+            out[n] = _to_srgb(_draw_svg(data, bw, bh, "force", "none", fail_on), background)
+    return out
 
 
 def _to_srgb(im, background: list[int]):
@@ -429,7 +509,11 @@ def to_array(im) -> np.ndarray:
 def cell_image(path: Path, cell: tuple[int, int], fit: str, background: list[int], fail_on: str = "none",
                max_megapixels: float | None = None):
     """The mosaic cell of an image: exactly cell[0] x cell[1], letterboxed on the background."""
-    im = decode(path, cell[0], cell[1], fit, background, fail_on, max_megapixels)
+    return letterbox(decode(path, cell[0], cell[1], fit, background, fail_on, max_megapixels), cell, background)
+
+
+def letterbox(im, cell: tuple[int, int], background: list[int]):
+    """An image fitted inside a cell, centred on the background to exactly the cell's size."""
     if (im.width, im.height) != tuple(cell):
         im = im.gravity("centre", cell[0], cell[1], extend="background", background=background)
     return im

@@ -306,11 +306,11 @@ def feature_batch(root: Path, model: Any, background: list[int], batch: list[tup
     model is loaded on the worker's first batch and kept."""
     import numpy as np
 
-    from .decode import decode, to_array
+    from .thumbnails import cnn_input
     arrays: list[Any] = []
-    for rel, _ in batch:
-        try:
-            arrays.append(to_array(decode(root / rel, model.input_size, model.input_size, "force", background)))
+    for rel, digest in batch:
+        try:  # made as the local stage makes it (no cache here: the worker keeps nothing)
+            arrays.append(cnn_input(root, rel, digest, None, model.input_size, background))
         except Exception as e:  # the local stage decodes it again and reports it
             arrays.append(str(e)[:200] or type(e).__name__)
     good = [a for a in arrays if not isinstance(a, str)]

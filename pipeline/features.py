@@ -14,14 +14,15 @@ from tqdm import tqdm
 
 from . import UserError
 from .cache import load_npy, save_npy
-from .decode import decode, to_array
+from .thumbnails import CNN_INPUT_VERSION, cnn_input
 from .model import DEFAULT_MODEL, MODELS, Model  # noqa: F401  (the CLI's choices and defaults)
 
 PREFETCH = 2   # batches decoded ahead of the model
 
 
 def _cache_path(cache: Path, key: str, digest: str) -> Path:
-    return cache / "features" / key / digest[:2] / f"{digest}.npy"
+    # the input's version too: vectors of an older way of making the CNN input are recomputed
+    return cache / "features" / f"{key}-in{CNN_INPUT_VERSION}" / digest[:2] / f"{digest}.npy"
 
 
 def extract(root: Path, items: list[tuple[str, str]], cache: Path, model: Model, background: list[int],
@@ -39,7 +40,8 @@ def extract(root: Path, items: list[tuple[str, str]], cache: Path, model: Model,
 
         def load(i: int) -> np.ndarray | str:
             try:
-                return to_array(decode(root / items[i][0], size, size, "force", background))
+                # the thumbnail stage's input (made from its one decode), else made the same way
+                return cnn_input(root, items[i][0], items[i][1], cache, size, background)
             except Exception as e:
                 return f"cannot decode for features: {str(e).strip().splitlines()[0][:200]}"
 

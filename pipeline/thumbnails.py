@@ -1,4 +1,7 @@
-"""Thumbnails: each image's mosaic cell and preview, decoded once and cached by content.
+"""Thumbnails: each image's mosaic cell, preview and CNN input, from one decode, cached by content.
+
+One decode per image (decode.decode_set) feeds all three: the features stage reads the CNN input
+from here (``cnn_input``) instead of decoding the original again.
 
 Damaged files: a strict decode first; if libvips reports damage (a truncated JPEG, say), the
 file is decoded again leniently and included with a warning when some picture came out, or
@@ -16,8 +19,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .cache import atomic_path, read_json, write_json
-from .decode import DECODER_VERSION, DEFAULT_MAX_MEGAPIXELS, Refused, cell_image, decode, size_refusal
+import numpy as np
+
+from .cache import read_json, write_json
+from .decode import DECODER_VERSION, DEFAULT_MAX_MEGAPIXELS, Refused, TooLarge, decode_set, letterbox, to_array
 from .parallel import parallel_map
 from .report import disk_problem
 
@@ -31,6 +36,8 @@ class ThumbSpec:
     fit: str                   # 'contain' or 'fill'
     preview: int               # longest side of the preview, px
     background: tuple[int, int, int]
+    cnn: int = 0               # the model's square input size; 0: no CNN input is made
+
 
     @property
     def folder(self) -> str:
@@ -49,6 +56,35 @@ def thumbnail_paths(cache: Path, spec: ThumbSpec, digest: str) -> tuple[Path, Pa
     return base / f"{digest}.cell.jpg", base / f"{digest}.jpg"
 
 
+CNN_INPUT_VERSION = 1  # in the features cache's key: 1 = derived from the thumbnails' decode, JPEG q95
+
+
+def cnn_input_path(cache: Path, size: int, background, digest: str) -> Path:
+    bg = "".join(f"{c:02x}" for c in background)
+    return cache / "cnn-input" / f"{size}-{bg}-v{CNN_INPUT_VERSION}-d{DECODER_VERSION}" / digest[:2] / f"{digest}.jpg"
+
+
+def _cnn_jpeg(im) -> bytes:
+    """The CNN input as stored: JPEG at quality 95 without chroma subsampling (a mean error
+    under one level; PNG would be 3-5x larger for photos)."""
+    return im.jpegsave_buffer(Q=95, subsample_mode="off", strip=True)
+
+
+def cnn_input(root: Path, rel: str, digest: str, cache: Path | None, size: int, background) -> np.ndarray:
+    """The (size, size, 3) model input of an image: the thumbnail stage's file when it made one,
+    else made the same way now (one decode, the same JPEG round trip): either way the same input."""
+    import pyvips
+    path = cnn_input_path(cache, size, background, digest) if cache is not None else None
+    try:
+        data = path.read_bytes() if path is not None else None
+    except OSError:
+        data = None
+    if data is None:
+        im = decode_set(root / rel, {"cnn": (size, size, "force")}, list(background))["cnn"]
+        data = _cnn_jpeg(im)
+    return to_array(pyvips.Image.new_from_buffer(data, "", access="sequential"))
+
+
 def _note_path(cache: Path, spec: ThumbSpec, digest: str) -> Path:
     return thumbnail_paths(cache, spec, digest)[0].with_suffix(".note.json")
 
@@ -58,33 +94,67 @@ def _vips_version() -> str:
     return ".".join(str(pyvips.version(i)) for i in range(3))
 
 
-def _write(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str, fail_on: str) -> None:
+_made_dirs: set[str] = set()
+
+
+def _put(path: Path, data: bytes) -> None:
+    """Write atomically (a temporary name, then rename), with fewer system calls than
+    cache.atomic_path: per-image setup is what small images cost."""
+    folder = str(path.parent)
+    if folder not in _made_dirs:
+        os.makedirs(folder, exist_ok=True)
+        _made_dirs.add(folder)
+    tmp = f"{folder}/.{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)  # the umask applies
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _write(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str, fail_on: str,
+           max_mpx: float | None) -> None:
     cell_path, preview_path = thumbnail_paths(cache, spec, digest)
     bg = list(spec.background)
-    cell = cell_image(root / rel, spec.cell, spec.fit, bg, fail_on)
-    preview = decode(root / rel, spec.preview, spec.preview, "contain", bg, fail_on)
-    for im, path, q in ((preview, preview_path, 85), (cell, cell_path, 95)):
-        with atomic_path(path) as tmp:
-            im.jpegsave(str(tmp), Q=q, strip=True)
+    boxes = {"cell": (*spec.cell, spec.fit), "preview": (spec.preview, spec.preview, "contain")}
+    if spec.cnn:
+        boxes["cnn"] = (spec.cnn, spec.cnn, "force")
+    ims = decode_set(root / rel, boxes, bg, fail_on, max_mpx)
+    # encoded first, written after: a decode failing late leaves no partial set
+    out = [(preview_path, ims["preview"].jpegsave_buffer(Q=85, strip=True)),
+           (cell_path, letterbox(ims["cell"], spec.cell, bg).jpegsave_buffer(Q=95, strip=True))]
+    if spec.cnn:
+        out.append((cnn_input_path(cache, spec.cnn, spec.background, digest), _cnn_jpeg(ims["cnn"])))
+    for path, data in out:
+        _put(path, data)
 
 
-def _decode_outcome(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str) -> dict:
-    """Decode strictly, then leniently: {} when clean, else {'error'|'warning': text}."""
+def _decode_outcome(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str, max_mpx: float) -> dict:
+    """Decode strictly, then leniently: {} when clean, else {'error'|'warning': text}.
+    A clean file (the common case) is decoded once. TooLarge is raised: it is not cached."""
     try:
-        return _try_decode(root, cache, spec, rel, digest)
+        return _try_decode(root, cache, spec, rel, digest, max_mpx)
+    except TooLarge:
+        raise
     except Refused as e:  # over a fixed limit: final, no lenient retry
         return {"error": str(e)}
     except Exception as e:  # whatever inspecting the file raised: this file only
         return {"error": _reason(_not_disk(e))}
 
 
-def _try_decode(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str) -> dict:
+def _try_decode(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str, max_mpx: float) -> dict:
     if (root / rel).stat().st_size == 0:
         return {"error": "empty file (0 bytes)"}
-    damage = _attempt(root, cache, spec, rel, digest, "error")
+    damage = _attempt(root, cache, spec, rel, digest, "error", max_mpx)
     if damage is None:
         return {}
-    failure = _attempt(root, cache, spec, rel, digest, "none")
+    failure = _attempt(root, cache, spec, rel, digest, "none", None)
     if failure is not None:
         return {"error": failure}
     if _is_blank(thumbnail_paths(cache, spec, digest)[1]):
@@ -94,14 +164,15 @@ def _try_decode(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str)
     return {"warning": f"damaged file ({_detail(damage)}); included the part that could be decoded"}
 
 
-def _attempt(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str, fail_on: str) -> str | None:
+def _attempt(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str, fail_on: str,
+             max_mpx: float | None) -> str | None:
     """Write the thumbnails; None on success, else why not. libvips keeps one error buffer for
     all threads, so a message lost to another thread's failure is fetched by retrying alone."""
     reason = None
     for alone in (nullcontext(), _ALONE):
         try:
             with alone:
-                _write(root, cache, spec, rel, digest, fail_on)
+                _write(root, cache, spec, rel, digest, fail_on, max_mpx)
             return None
         except Refused:
             raise
@@ -136,10 +207,10 @@ def _make(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str, max_m
         return {k: v for k, v in note.items() if k != "vips"}
     if made and not note:
         return {}
-    refusal = size_refusal(root / rel, max_mpx)
-    if refusal:
-        return {"error": refusal}
-    outcome = _decode_outcome(root, cache, spec, rel, digest)
+    try:
+        outcome = _decode_outcome(root, cache, spec, rel, digest, max_mpx)
+    except TooLarge as e:  # depends on --max-megapixels: not noted
+        return {"error": str(e)}
     if outcome:
         write_json(note_path, {**outcome, "vips": _vips_version()})
     return outcome
@@ -156,7 +227,8 @@ def _reason(e: Exception) -> str:
     text = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
     if any(("not a known file format" in line or "not in a known format" in line) for line in text):
         return "not an image: the content is in no format libvips or Pillow can read"
-    detail = next((line for line in text if not line.startswith(("unable to call", "VipsForeignLoad:"))),
+    detail = next((line for line in text if not line.startswith(("unable to call", "unable to copy to memory",
+                                                                       "VipsForeignLoad:"))),
                   None)
     return f"cannot decode: {detail}"[:300] if detail else f"cannot decode: {_LOST}"
 

@@ -122,6 +122,7 @@ def open_by_click(page, i: int) -> int:
     page.mouse.click(x, y)
     page.wait_for_function("i => document.getElementById('panel').dataset.item === String(i) &&"
                            " !document.getElementById('panel').classList.contains('is-pending')", arg=i)
+    wait_settled(page)  # the click's reveal (next frame) has run: a later move is not undone by it
     return i
 
 
@@ -553,7 +554,8 @@ SPELLINGS = [("strasse", "Die Straße"), ("straße", "Die Straße"), ("STRASSE",
              ("Strasse", "Die Straße"), ("lodz", "Łódź"), ("ŁÓDŹ", "Łódź"), ("ISIK", "Işık"), ("ışık", "Işık"),
              ("istanbul", "İstanbul"), ("İSTANBUL", "İstanbul"), ("οδος", "ΟΔΟΣ"), ("Οδός", "ΟΔΟΣ"),
              ("tieng viet", "Tiếng Việt"), ("TIẾNG", "Tiếng Việt"), ("かっこう", "がっこう"), ("aero", "Ærø"),
-             ("cafe", "❤️ café"), ("❤", "❤️ café"), ("creme brulee", "Crème Brûlée"), ("gdansk", "Plain")]
+             ("cafe", "❤️ café"), ("creme brulee", "Crème Brûlée"), ("gdansk", "Plain")]
+# (a symbol alone, such as ❤, is no word: the ranked search matches words and their starts)
 
 
 @pytest.fixture(scope="module")
@@ -601,8 +603,8 @@ def test_any_spelling_finds_the_title(browser, unicode_site, unicode_base):
     wait_search_index(page)
     box = page.locator("#search")
     for query, title in SPELLINGS:
-        terms = fold(query).split()
-        expected = sum(all(t in fold(" ".join(v for k, v in r.items() if k != "filename")) for t in terms)
+        terms = fold(query).split()   # any of the words (those with all of them rank first)
+        expected = sum(any(finds(t, " ".join(v for k, v in r.items() if k != "filename")) for t in terms)
                        for r in urows)
         assert expected >= 1, query
         box.fill("")
@@ -610,7 +612,7 @@ def test_any_spelling_finds_the_title(browser, unicode_site, unicode_base):
         page.keyboard.type(query)  # as typed, key by key
         page.wait_for_function("n => document.getElementById('search-status').dataset.count === String(n)",
                                arg=expected)
-        assert title in page.locator("#result-list .result-btn").all_text_contents(), query
+        assert title in page.locator("#result-list .result-title").all_text_contents(), query
     ctx.close()
     _clean(page)
 

@@ -401,10 +401,12 @@ def test_phone_uses_the_whole_stage_and_half_the_screen_for_the_record(new_page,
     assert world["top"] <= 1 and world["bottom"] >= stage["height"] - 1, world       # the full height
     assert world["left"] <= 1 and world["right"] >= stage["width"] - 1, world        # and width
     # tap an item low on the screen: the sheet takes at most half the screen, the item moves above it
-    y = stage["y"] + stage["height"] * 0.85
-    x = stage["x"] + stage["width"] / 2
-    i = page.evaluate("p => salon.viewer.hit(p)", {"x": x - stage["x"], "y": y - stage["y"]})
+    i = page.evaluate("""() => { const v = salon.viewer.el, W = v.clientWidth, H = v.clientHeight;
+        for (let i = 0; i < salon.coll.n; i++) { const p = salon.itemPixel(i);
+          if (p.y > 0.75 * H && p.y < 0.9 * H && p.x > 0.3 * W && p.x < 0.7 * W) return i; }
+        return -1; }""")
     assert i >= 0
+    x, y = item_point(page, i)
     page.touchscreen.tap(x, y)
     page.wait_for_function("i => document.getElementById('panel').dataset.item === String(i) &&"
                            " !document.getElementById('panel').classList.contains('is-pending')", arg=i)

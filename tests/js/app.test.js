@@ -66,11 +66,30 @@ test('a state from the address is applied as a whole, unknown keys left out, wit
   assert.deepEqual(ev.map((d) => d.what), ['filters', 'layout', 'view', 'item']);
   assert.equal(ev[2].view.z, 2);
   // what the address gets back
-  assert.equal(toHash(app.snapshot(null)), '#item=4&q=tieng&f.kind=town&f.constructor=zzz&layout=groups');
-  // the groups layout needs a key
+  assert.equal(toHash(app.snapshot(null)), '#item=4&q=tieng&f.kind=town&f.constructor=zzz&layout=groups&by=constructor');
+  // the groups layout needs a key; a layout the collection lacks is the grid
   const plain = new App(tinyColl());
   plain.setLayout('groups');
   assert.equal(plain.layout, 'grid');
+  plain.setLayout('timeline');
+  assert.equal(plain.layout, 'grid');
+  // a link chooses the column the groups gather by; an unknown one leaves the default
+  const by = new App(tinyColl(), { groupKey: 'constructor' });
+  by.apply(parseHash('#layout=groups&by=kind'));
+  assert.equal(by.groupKey, 'kind');
+  by.apply(parseHash('#layout=groups&by=nope'));
+  assert.equal(by.groupKey, 'kind');
+});
+
+test('choosing the column to group by shows the groups and announces a change even in the groups', () => {
+  const app = new App(tinyColl(), { groupKey: 'constructor' });
+  const ev = recorded(app);
+  app.setGroupKey('kind');
+  app.setGroupKey('constructor');
+  app.setGroupKey('nope');
+  assert.deepEqual(ev.map((d) => [d.what, d.changed]), [['layout', true], ['layout', true]]);
+  assert.equal(app.layout, 'groups');
+  assert.equal(app.groupKey, 'constructor');
 });
 
 test('the groups layout gathers by the facet with the fewest values within the shared range', () => {

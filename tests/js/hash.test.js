@@ -30,8 +30,11 @@ test('facet and year keys named like Object properties stay plain keys', () => {
 });
 
 test('malformed parts are dropped', () => {
-  const s = parseHash('#item=abc&layout=spiral&v=1,2&y.date=soon&f.=x&y.=1-2');
+  const s = parseHash('#item=abc&layout=sp%20ral&v=1,2&y.date=soon&f.=x&y.=1-2&by=kind');
   assert.deepEqual(s, emptyState());
+  // a layout name is kept when well formed (the app keeps only those the collection has); by= goes with groups
+  assert.deepEqual([parseHash('#layout=spread').layout, parseHash('#layout=groups&by=kind').groupBy], ['spread', 'kind']);
+  assert.equal(toHash({ ...emptyState(), layout: 'groups', groupBy: 'kind' }), '#layout=groups&by=kind');
   assert.equal(parseHash('#item=99999999999999999999').item, null);
   assert.equal(parseHash('#v=1,2,0').view, null);
   assert.equal(parseHash('#v=1,2,NaN').view, null);

@@ -61,8 +61,9 @@ export class Transition {
   /** Item i's square now, in viewport units. */
   itemRect(i, e = this.e) {
     const A = this.from, B = this.to;
-    const s = A.size + (B.size - A.size) * e;
-    const x = A.px[i] + (B.px[i] - A.px[i]) * e, y = A.py[i] + (B.py[i] - A.py[i]) * e;
+    const f = 1 - e;  // a * (1 - e) + b * e: exactly a at the start and b at the end
+    const s = A.size * f + B.size * e;
+    const x = A.px[i] * f + B.px[i] * e, y = A.py[i] * f + B.py[i] * e;
     return { x: x - s / 2, y: y - s / 2, w: s, h: s };
   }
 
@@ -71,7 +72,7 @@ export class Transition {
     const c = this.camera;
     if (!c) return null;
     const z = zoomAt(c.z0, c.z1, e);
-    if (c.focus < 0) return { x: c.c0.x + (c.c1.x - c.c0.x) * e, y: c.c0.y + (c.c1.y - c.c0.y) * e, z };
+    if (c.focus < 0) return { x: c.c0.x * (1 - e) + c.c1.x * e, y: c.c0.y * (1 - e) + c.c1.y * e, z };
     // the focus item's centre stays at a screen point sliding from s0 to s1
     const r = this.itemRect(c.focus, e);
     const ppu = c.ppu0 * (z / c.z0);
@@ -186,10 +187,15 @@ export class MovingRenderer {
     const side = Math.max(1, Math.round(s / q));
     const { sx, sy, vis } = this;
     const paint = (i) => {
-      const x0 = Math.max(0, Math.round(sx[i] / q)), y0 = Math.max(0, Math.round(sy[i] / q));
-      const x1 = Math.min(w, Math.round(sx[i] / q) + side), y1 = Math.min(h, Math.round(sy[i] / q) + side);
+      const px = Math.round(sx[i] / q), py = Math.round(sy[i] / q);
+      const x0 = px < 0 ? 0 : px, y0 = py < 0 ? 0 : py;
+      const x1 = Math.min(w, px + side), y1 = Math.min(h, py + side);
       const c = packed[i];
-      for (let y = y0; y < y1; y++) buf.fill(c, y * w + x0, y * w + x1);
+      for (let y = y0; y < y1; y++) {
+        const row = y * w;
+        if (x1 - x0 > 8) buf.fill(c, row + x0, row + x1);  // a call pays only for longer runs
+        else for (let x = row + x0; x < row + x1; x++) buf[x] = c;
+      }
     };
     if (mask) {
       for (let j = 0; j < k; j++) if (!mask[vis[j]]) paint(vis[j]);

@@ -161,7 +161,7 @@ export class Viewer {
     const loaded = this.layout === 'grid' ? this.image.getFullyLoaded() : this.tiles.loading === 0 && this.tiles.queue.length === 0;
     // the overlay and the pyramids follow the view on the frame after it moves: drawn for this view?
     const drawn = this._drawnView === String(Object.values(vp.getBounds(true)));
-    return still && loaded && drawn && !this._raf && !this._pending && !this.transition && !(this.points() && this.points().pending) && (!this.deepZoom || this.deepZoom.idle());
+    return still && loaded && drawn && !this._raf && !this._pending && !this.clickPending && !this.transition && !(this.points() && this.points().pending) && (!this.deepZoom || this.deepZoom.idle());
   }
 
   // ---- geometry -------------------------------------------------------------------------
