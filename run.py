@@ -22,7 +22,7 @@ def _size(text: str) -> tuple[int, int]:
         w, _, h = text.lower().partition("x")
         size = (int(w), int(h or w))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WxH such as 128x128, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected WxH such as 128x128, got {text!r}") from None
     if min(size) < 8 or max(size) > 1024:
         raise argparse.ArgumentTypeError("cell sides must be between 8 and 1024 px")
     return size
@@ -48,7 +48,8 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--filename-column", "-fn", default="filename", metavar="COLUMN",
                    help="CSV column holding the image file name (default: filename)")
     a.add_argument("--title", "-title", metavar="TEMPLATE",
-                   help="title: a column name or a template such as '{Name} ({Year})' (default: the title column, else the file name)")
+                   help="title: a column name or a template such as '{Name} ({Year})' "
+                        "(default: the title column, else the file name)")
     a.add_argument("--url", "-url", metavar="TEMPLATE",
                    help="record link: a column or template such as 'https://archive.example/{Id}/'; each value "
                         "put into a template is percent-encoded (all but letters, digits, - . _ ~ /), except a "
@@ -117,8 +118,10 @@ def parser() -> argparse.ArgumentParser:
                    help="size of each image's cell in the mosaic (default: 128x128)")
     t.add_argument("--resize", "-resize", choices=["contain", "fill"], default="contain",
                    help="contain: whole image, letterboxed; fill: cropped to fill the cell (default: contain)")
-    t.add_argument("--background", default="#ffffff", help="colour behind transparent images and letterboxes (default: #ffffff)")
-    t.add_argument("--preview", type=int, default=256, help="longest side of the preview shown in the record panel (default: 256)")
+    t.add_argument("--background", default="#ffffff",
+                   help="colour behind transparent images and letterboxes (default: #ffffff)")
+    t.add_argument("--preview", type=int, default=256,
+                   help="longest side of the preview shown in the record panel (default: 256)")
     t.add_argument("--dzi-tile-size", type=int, default=254, help="Deep Zoom tile size (default: 254)")
     t.add_argument("--dzi-overlap", type=int, default=1, help="Deep Zoom tile overlap (default: 1)")
     t.add_argument("--dzi-format", choices=["jpg", "png", "webp"], default="jpg", help="tile format (default: jpg)")

@@ -143,12 +143,14 @@ def child_mosaic(a: dict) -> dict:
 
 def child_features(a: dict) -> dict:
     """The feature stage on photos vs one predict per image, and pure batched inference."""
-    import numpy as np
     from types import SimpleNamespace
+
+    import baselines
+    import numpy as np
+
     from pipeline import cache, features, model
     from pipeline.decode import decode, to_array
     from pipeline.parallel import parallel_map
-    import baselines
     folder = Path(a["photos"])
     files = sorted(p.name for p in folder.glob("*.jpg"))
     items = [(f, cache.file_digest(folder / f)) for f in files]
@@ -357,7 +359,8 @@ def table(results: dict) -> str:
         lines += [f"Features on {f['images']} JPEG photos, 640-6,000 px, {f['cores']} cores (model loaded "
                   f"beforehand: {f['load_model']['wall_s']} s, not counted)", "",
                   "| method | wall s | CPU s | img/s | peak RSS MB |", "|---|---|---|---|---|",
-                  f"| Salon (batched, decode overlapped) | {s['wall_s']} | {s['cpu_s']} | {s['per_s']} | {s['peak_rss_mb']} |",
+                  "| Salon (batched, decode overlapped) | "
+                  f"{s['wall_s']} | {s['cpu_s']} | {s['per_s']} | {s['peak_rss_mb']} |",
                   "| one predict per image (Pillow decodes the whole photo) | "
                   f"{b['wall_s']} | {b['cpu_s']} | {b['per_s']} | {b['peak_rss_mb']} |",
                   f"| decode only (shrink-on-load, threads) | {f['decode_only']['wall_s']} | {f['decode_only']['cpu_s']} | "

@@ -6,15 +6,34 @@ inputs, and every cached stage result goes through ``Memo.get`` (computed once p
 from __future__ import annotations
 
 import shutil
+from collections.abc import Container
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Container
 
 import numpy as np
 
-from . import (UserError, compress, decode, distributed, exclude, features, iiif_in, iiif_out, image_search, intake,
-               layouts, metadata, mosaic, neighbours, projection, pyramids, regions, site, textindex,
-               thumbnails)
+from . import (
+    UserError,
+    compress,
+    decode,
+    distributed,
+    exclude,
+    features,
+    iiif_in,
+    iiif_out,
+    image_search,
+    intake,
+    layouts,
+    metadata,
+    mosaic,
+    neighbours,
+    projection,
+    pyramids,
+    regions,
+    site,
+    textindex,
+    thumbnails,
+)
 from .cache import Memo, key
 from .model import Model, resolve
 from .report import Report
@@ -109,7 +128,8 @@ def build(s: Settings) -> Report:
     ex = distributed.executor(s.dask, s.workers)  # now: an unreachable scheduler fails in seconds, not after intake
     if s.exclude and not Path(s.exclude).is_dir():
         raise UserError(f"--exclude {s.exclude}: not a folder (give a folder of images to leave out)")
-    spec = thumbnails.ThumbSpec(tuple(s.cell), s.resize, max(s.preview, *s.cell), tuple(bg), model.input_size)
+    spec = thumbnails.ThumbSpec((s.cell[0], s.cell[1]), s.resize, max(s.preview, *s.cell), (bg[0], bg[1], bg[2]),
+                                model.input_size)
 
     with rep.stage("intake"):
         root, items = _intake(s, rep, cache)

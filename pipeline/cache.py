@@ -6,12 +6,12 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
-
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
@@ -107,4 +107,4 @@ class Memo:
         for old in self.root.glob(f"{stage}-*.npz"):  # keep one version per stage
             old.unlink(missing_ok=True)
         with atomic_path(self.root / f"{stage}-{k}.npz") as tmp, open(tmp, "wb") as f:
-            np.savez(f, **arrays)
+            np.savez(f, allow_pickle=False, **arrays)

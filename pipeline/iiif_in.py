@@ -557,8 +557,8 @@ def gather(sources: list[str], fetcher: Fetcher, lang: str | None, canvases: str
                         got.warnings.append(f"stopped after {max_manifests} manifests")
                         return items, got
                 items += p.canvases
-                for e in p.embedded:
-                    level.append((_id(e) or where, e))
+                for member in p.embedded:
+                    level.append((_id(member) or where, member))
                 refs += [r for r in p.references if r not in seen]
                 seen.update(p.references)
             if refs and depth == max_depth:

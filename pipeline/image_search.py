@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -141,7 +142,7 @@ class Index:
     site: Path
     collection: dict         # data/collection.json
     desc: dict
-    session: object          # onnxruntime.InferenceSession
+    session: Any             # onnxruntime.InferenceSession
     mean: np.ndarray         # (D,)
     matrix: np.ndarray       # (k, D) PCA components
     scales: np.ndarray       # (N,)
@@ -209,7 +210,8 @@ def search(site: Path, query: Path, k: int = 10) -> list[dict]:
     index = load_index(Path(site))
     _, vec = embed(index, pixels(index, query)[None])
     coll = index.collection
-    chunk, chunks = coll["chunk_size"], {}
+    chunk = coll["chunk_size"]
+    chunks: dict[int, Any] = {}
     hits = []
     for i, score in rank(index, vec[0], k):
         c = chunks.setdefault(i // chunk, read_json(index.site / "data" / "items" / f"{i // chunk}.json"))

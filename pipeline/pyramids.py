@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -34,7 +35,7 @@ PLACEHOLDER_ID = "https://salon.invalid/iiif"  # replaced in the site by the pub
 
 # decode(path, longest_side) -> sRGB 8-bit 3-band pyvips image, alpha flattened, never upscaled
 # beyond what is asked; the caller chooses the size (vectors: any size; rasters: at most theirs)
-Decoder = Callable[[Path, int], "object"]
+Decoder = Callable[[Path, int], Any]  # returns a pyvips image
 
 
 @dataclass(frozen=True)
@@ -182,4 +183,5 @@ def for_build(full_res: int | None, root: Path, digests: dict[str, str], cache: 
     """The build's pyramids stage: None when --full-res 0 turns it off."""
     if full_res == 0:
         return None
-    return make_pyramids(root, digests, cache, PyramidSpec(cap=full_res, background=tuple(background)))
+    bg = (background[0], background[1], background[2])
+    return make_pyramids(root, digests, cache, PyramidSpec(cap=full_res, background=bg))

@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 import numpy as np
-
 from conftest import ROOT, demo_settings
+
 from pipeline.build import build
 
 

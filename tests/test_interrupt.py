@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
+
 from pipeline import demo, site
 
 KILL_AT = [("thumbnails", 0.3), ("features", 3.0), ("tsne", 0.05), ("mosaic", 0.05), ("site", 0.0)]

@@ -11,7 +11,8 @@ def csv(tmp_path, text, encoding="utf-8"):
 
 
 def test_join_by_base_name_with_templates(tmp_path):
-    t = read_table(csv(tmp_path, "filename,Name,Year,Id,kind\nx/a.jpg,Alpha,1901,7,photo\nb.jpg,Beta,1950,8,print\nc.jpg,Gamma,,9,photo\n"))
+    t = read_table(csv(tmp_path, "filename,Name,Year,Id,kind\nx/a.jpg,Alpha,1901,7,photo\n"
+                                 "b.jpg,Beta,1950,8,print\nc.jpg,Gamma,,9,photo\n"))
     j = join(t, ["a.jpg", "sub/b.jpg", "d.jpg"], title="{Name} ({Year})", url="https://archive.example/{Id}/")
     assert j.records["a.jpg"].title == "Alpha (1901)"
     assert j.records["sub/b.jpg"].url == "https://archive.example/8/"

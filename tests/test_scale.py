@@ -63,6 +63,7 @@ def test_build_with_given_features_skips_the_cnn_and_uses_them(demo_collection, 
     import json
 
     from conftest import demo_settings
+
     from pipeline.build import build
     images, csv = demo_collection
     names = sorted(p.name for p in images.iterdir())

@@ -3,8 +3,8 @@ texts build into a site where they stay data (escaped in HTML, dropped from link
 import csv
 import json
 
-
 import hostile
+
 from pipeline.build import Settings, build
 
 PAYLOADS = ['<script>alert("t")</script>', '"><img src=x onerror=alert(1)>', "{{7*7}}${7*7}",
