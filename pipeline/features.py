@@ -14,8 +14,8 @@ from tqdm import tqdm
 
 from . import UserError
 from .cache import load_npy, save_npy
-from .thumbnails import CNN_INPUT_VERSION, cnn_input
 from .model import DEFAULT_MODEL, MODELS, Model  # noqa: F401  (the CLI's choices and defaults)
+from .thumbnails import CNN_INPUT_VERSION, cnn_input
 
 PREFETCH = 2   # batches decoded ahead of the model
 

@@ -99,7 +99,7 @@ def test_timeline_columns_by_decade_stacked_and_undated_last():
         year = {"c. 1890": 1890, "19th century": 1800, "1890s": 1890}.get(v, int(v) if v.isdigit() else None)
         assert (col["from"] is None) if year is None else col["from"] <= year <= col["to"], (v, col)
     # stacks stand on one baseline and grow upwards without gaps
-    x0, y1 = tl["bounds"][0], tl["bounds"][3]
+    y1 = tl["bounds"][3]
     for a in tl["axis"]:
         rows = pos[(pos[:, 0] >= a["x"]) & (pos[:, 0] < a["x"] + a["w"]), 1]
         assert len(rows) == a["count"] and (not len(rows) or rows.max() == y1 - 1 and
