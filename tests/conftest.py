@@ -16,6 +16,13 @@ from pipeline.build import Settings, build  # noqa: E402
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
+def site_items(site: Path) -> list[dict]:
+    """Every item record of a built site, in order (data/items/*.json holds them in chunks)."""
+    import json
+    chunks = sorted((site / "data" / "items").glob("*.json"), key=lambda p: int(p.stem))
+    return [it for p in chunks for it in json.loads(p.read_text("utf-8"))["items"]]
+
+
 @pytest.fixture(scope="session")
 def demo_collection(tmp_path_factory) -> tuple[Path, Path]:
     """120 OpenMoji artworks (SVG) and their CSV: (image folder, metadata CSV)."""

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
-from conftest import ROOT, demo_settings
+from conftest import ROOT, demo_settings, site_items
 
 from pipeline.build import build
 
@@ -21,7 +21,7 @@ def test_site_is_complete_and_relative(built_site, demo_collection):
     assert max(c["items"]["cell"]) < c["grid"]["cols"] * c["grid"]["rows"]
     rows = list(csv.DictReader(open(demo_collection[1], encoding="utf-8")))
     titles = {r["filename"]: r["title"] for r in rows}
-    items = load(built_site, "items/0.json")["items"]
+    items = site_items(built_site)
     assert [titles[it["id"]] for it in items] == c["items"]["title"]
     assert all((built_site / it["thumb"]).is_file() for it in items)
     assert items[0]["url"].startswith("https://openmoji.org/library/emoji-")
@@ -38,7 +38,7 @@ def test_site_is_complete_and_relative(built_site, demo_collection):
 def test_similar_images_share_their_category(built_site):
     c = load(built_site, "collection.json")
     codes = np.array(c["facets"]["category"]["codes"])
-    items = load(built_site, "items/0.json")["items"]
+    items = site_items(built_site)
     first = np.array([it["similar"][0][0] for it in items])
     same = (codes[first] == codes).mean()
     chance = sum((codes == v).mean() ** 2 for v in set(codes.tolist()))

@@ -10,7 +10,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, site_items
 from iiif_prezi3 import Collection, Manifest
 from PIL import Image
 from test_pyramids import osd_requests
@@ -60,7 +60,7 @@ def served(tmp_path_factory):
 
 
 def items_of(site) -> list[dict]:
-    return json.loads((site / "data" / "items" / "0.json").read_text())["items"]
+    return site_items(site)
 
 
 def test_services_and_manifests(served):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from conftest import ROOT
+from conftest import ROOT, site_items
 from PIL import Image, ImageDraw
 
 from pipeline import image_search
@@ -36,7 +36,7 @@ def test_copies_match_and_unrelated_pictures_do_not(built_site, tmp_path):
     match = c["image_search"]["match"]
     assert match["min_score"] >= image_search.MATCH_MIN and 0 < match["typical_neighbour"] < 1
     index = image_search.load_index(built_site)
-    items = json.loads((built_site / "data" / "items" / "0.json").read_text("utf-8"))["items"]
+    items = site_items(built_site)
     found = 0
     for i in range(0, len(items), 12):  # ten artworks, each cropped to its centre and saved as JPEG
         im = decode(SVG / items[i]["id"], 320, 320, "contain", [255, 255, 255]).crop(40, 40, 240, 240)

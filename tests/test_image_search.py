@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, demo_settings
+from conftest import ROOT, demo_settings, site_items
 
 from pipeline import image_search, projection
 from pipeline.build import Settings, build
@@ -23,7 +23,7 @@ def collection(site):
 
 
 def ids(site):
-    return json.loads((site / "data" / "items" / "0.json").read_text("utf-8"))["items"]
+    return site_items(site)
 
 
 @pytest.fixture(scope="module")

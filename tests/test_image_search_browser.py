@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from browser_helpers import CHROMIUM, serve
 from browser_helpers import CHROMIUM_ARGS as ARGS
+from conftest import site_items
 
 from pipeline import image_search
 
@@ -60,7 +61,7 @@ def test_upload_an_artwork_and_a_crop(page, served, built_site, demo_collection,
 
     from pipeline.decode import decode  # SVGs are drawn only the pipeline's guarded way
     coll = json.loads((built_site / "data" / "collection.json").read_text("utf-8"))
-    items = json.loads((built_site / "data" / "items" / "0.json").read_text("utf-8"))["items"]
+    items = site_items(built_site)
     n = 47
     svg = demo_collection[0] / items[n]["id"]
     assert not page.is_visible("#image-search")

@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import site_items
 from PIL import Image
 
 from pipeline import mosaic
@@ -77,7 +78,7 @@ def test_build_with_given_features_skips_the_cnn_and_uses_them(demo_collection, 
     assert rep.skipped == {names[-1]: "no row for it in the --features file"}
     assert not (tmp_path / "cache" / "features").exists()  # no CNN features were computed
     collection = json.loads((out / "data" / "collection.json").read_text())
-    chunk = json.loads((out / "data" / "items" / "0.json").read_text())["items"]
+    chunk = site_items(out)
     first = next(i for i, item in enumerate(chunk) if item["id"] == names[0])
     second = next(i for i, item in enumerate(chunk) if item["id"] == names[1])
     assert chunk[first]["similar"][0][0] == second  # (neighbours are found after PCA)
