@@ -295,7 +295,7 @@ def _publish(s: Settings, rep: Report, collection: site.Collection, pca: dict[st
         site.write(collection, tiles_dir, staging, s.chunk)
         if note := textindex.write(staging, collection.fields, collection.records, cache):  # prebuilt index
             rep.warnings.append(note)
-        rep.iiif = iiif_out.write(staging, collection, s.lang)
+        rep.iiif = iiif_out.write(staging, collection, s.lang, cache)
         neighbours.export(collection.ids, collection.similar, collection.scores, staging / "data",
                           cache / "exports" / key(s.id, str(root)))
         rep.compressed = compress.precompress(staging, cache)

@@ -17,6 +17,7 @@ import os
 import re
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from pathlib import Path, PurePosixPath
 
 from . import UserError
@@ -186,10 +187,11 @@ def link_service(src: Path, dst: Path, service_id: str) -> dict:
     return info
 
 
-def write(out: Path, c, lang: str | None = None) -> dict:
+def write(out: Path, c, lang: str | None = None, cache: Path | None = None) -> dict:
     """Write iiif/ into the site folder ``out`` as planned by ``attach``: each item's image
     service (linked from its cached pyramid; without one, its preview is the image), Manifest,
-    and the Collection. Returns what the report says about them."""
+    and the Collection. Returns what the report says about them. Manifests are cached under
+    ``cache`` by everything they are made of, so a rebuild remakes only those that changed."""
     texts, base, folders = _Texts(lang), c.iiif["base"], c.iiif["folders"]
     keys = [item_key(rel) for rel in c.ids]
     with ThreadPoolExecutor(8) as pool:  # file-system calls: threads overlap their waits
@@ -204,12 +206,22 @@ def write(out: Path, c, lang: str | None = None) -> dict:
         else:
             body = _preview_body(thumb, c.previews[i])
             size = (body.width, body.height)
-        text = manifest(base, k, c.records[i], c.fields, thumb, body, size, texts, c.credit, c.credit_url)
-        write_bytes(root / "manifest.json", text.encode("utf-8"))
+        mkey = key(MANIFEST_VERSION, base, k, asdict(c.records[i]), c.fields, thumb, info or str(c.previews[i]),
+                   size, lang, c.credit, c.credit_url)
+        kept = cache / "manifests" / mkey[:2] / f"{mkey}.json" if cache else root / "manifest.json"
+        if not kept.exists():
+            text = manifest(base, k, c.records[i], c.fields, thumb, body, size, texts, c.credit, c.credit_url)
+            write_bytes(kept, text.encode("utf-8"))
+        if kept != root / "manifest.json":
+            root.mkdir(parents=True, exist_ok=True)
+            link_or_copy(kept, root / "manifest.json")
         refs.append((f"{base}iiif/{k}/manifest.json", c.records[i].title, thumb))
     text = collection(base, c.title, c.description, c.credit, texts, refs)
     write_bytes(out / "iiif" / "collection.json", text.encode("utf-8"))
     return _report(c.iiif, len(refs))
+
+
+MANIFEST_VERSION = 1  # in the manifests' cache key: raise it when manifest() changes what it writes
 
 
 def _report(plan: dict, manifests: int) -> dict:

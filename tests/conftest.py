@@ -46,3 +46,29 @@ def built_site(demo_collection, site_cache, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("built") / "site"
     build(demo_settings(*demo_collection, out, site_cache))
     return out
+
+
+# ---- browser tests: one Chromium per test module, the built demo site served on 127.0.0.1 ----
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from browser_helpers import CHROMIUM, CHROMIUM_ARGS
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def base(built_site):
+    from browser_helpers import serve
+    with serve(built_site) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def rows(demo_collection) -> dict[str, dict[str, str]]:
+    """The demo collection's CSV rows by file name."""
+    from browser_helpers import read_csv
+    return {r["filename"]: r for r in read_csv(demo_collection[1])}

@@ -12,13 +12,11 @@ from pathlib import Path
 import pytest
 from browser_helpers import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     HTTP_SERVER,
     Watch,
     finds,
     fold,
     open_site,
-    read_csv,
     serve,
     shot,
     wait_search_index,
@@ -38,26 +36,6 @@ PHONE = {"viewport": {"width": 375, "height": 740}, "device_scale_factor": 2, "i
 
 
 # ---- fixtures ---------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def base(built_site):
-    with serve(built_site) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def rows(demo_collection) -> dict[str, dict[str, str]]:
-    """The demo collection's CSV rows by file name."""
-    return {r["filename"]: r for r in read_csv(demo_collection[1])}
-
 
 def _page(browser, base, **context):
     ctx = browser.new_context(**({"viewport": DESKTOP} | context))

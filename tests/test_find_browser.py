@@ -12,14 +12,11 @@ from pathlib import Path
 import pytest
 from browser_helpers import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     HTTP_SERVER,
     Watch,
     finds,
     fold,
     open_site,
-    read_csv,
-    serve,
     shot,
     wait_settled,
     words,
@@ -35,25 +32,6 @@ DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
          "has_touch": True}
 FIRST_CLICK_BUDGET = 100_000  # bytes a first click on a record may fetch (its data and preview)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def base(built_site):
-    with serve(built_site) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def rows(demo_collection) -> dict[str, dict[str, str]]:
-    return {r["filename"]: r for r in read_csv(demo_collection[1])}
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import re
 import urllib.parse
 
 import pytest
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, HTTP_SERVER, Watch, open_site, serve, shot, wait_settled
+from browser_helpers import CHROMIUM, HTTP_SERVER, Watch, open_site, shot, wait_settled
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
@@ -19,20 +19,6 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 DESKTOP = {"width": 1280, "height": 800}
 TILE = re.compile(r"/iiif/([^/]+)/(\d+),(\d+),(\d+),(\d+)/(\d+),(\d+)/0/default\.jpg$")  # a region tile
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def base(built_site):
-    with serve(built_site) as url:
-        yield url
 
 
 @pytest.fixture

@@ -5,8 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser_helpers import CHROMIUM, serve
-from browser_helpers import CHROMIUM_ARGS as ARGS
+from browser_helpers import CHROMIUM
 from conftest import site_items
 
 from pipeline import image_search
@@ -16,29 +15,14 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason="needs Debian chromium (./install.sh --dev)")
 
 
-@pytest.fixture(scope="module")
-def served(built_site):
-    with serve(built_site) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture
-def page(browser, served):
+def page(browser, base):
     """A fresh page of the demo site, every request it makes recorded."""
     ctx = browser.new_context(viewport={"width": 1280, "height": 800})
     pg = ctx.new_page()
     pg.requests = []
     pg.on("request", lambda r: pg.requests.append(r.url))
-    pg.goto(served + "index.html")
+    pg.goto(base + "index.html")
     pg.wait_for_selector("body[data-ready=true]", timeout=60_000)
     yield pg
     ctx.close()
@@ -56,7 +40,7 @@ def cosine(a, b) -> float:
     return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
 
 
-def test_upload_an_artwork_and_a_crop(page, served, built_site, demo_collection, tmp_path):
+def test_upload_an_artwork_and_a_crop(page, base, built_site, demo_collection, tmp_path):
     import json
 
     from pipeline.decode import decode  # SVGs are drawn only the pipeline's guarded way
@@ -116,7 +100,7 @@ def test_upload_an_artwork_and_a_crop(page, served, built_site, demo_collection,
                            arg=len(first["results"]))
 
     # nothing left the site: every request went to the page's own origin
-    outside = [u for u in page.requests if not u.startswith(served) and not u.startswith(("blob:", "data:"))]
+    outside = [u for u in page.requests if not u.startswith(base) and not u.startswith(("blob:", "data:"))]
     assert outside == []
     assert any(u.endswith("model.onnx") for u in page.requests)
     assert any(u.endswith("ort-wasm-simd-threaded.wasm") for u in page.requests)

@@ -198,7 +198,7 @@ def test_places_on_the_bundled_world_outline(page, base, data):
 def test_custom_layout_and_groups_by_any_column_are_deep_linkable_and_filterable(page, base, data, browser):
     open_site(page, base)
     page.locator('#layout-switch [data-layout="spread"]').click()
-    import sys; sys.path.insert(0, "/tmp/lw"); from dbg import settle; assert settle(page, 15000)  # DEBUG
+    wait_settled(page)
     assert "layout=spread" in page.url
     # every item is drawn where the build put it, scaled the same along both axes
     pos = data["layouts"]["spread"]["pos"]

@@ -219,9 +219,10 @@ export class MovingRenderer {
     }
     const useThumbs = tiles && s >= 10 && k <= 1500;
     const level = useThumbs ? tiles.levelFor(s) : 0;
+    const load = k <= 300;  // few and large: fetch their thumbnails, they arrive during the move
     const { sx, sy, vis, css } = this;
     const one = (i) => {
-      if (useThumbs && tiles.draw(ctx, i, level, sx[i], sy[i], s, s, false)) return;
+      if (useThumbs && tiles.draw(ctx, i, level, sx[i], sy[i], s, s, load)) return;
       ctx.fillStyle = css[i];
       ctx.fillRect(sx[i], sy[i], s, s);
     };

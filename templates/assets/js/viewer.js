@@ -280,12 +280,15 @@ export class Viewer {
     this.schedule();
   }
 
-  /** The mosaic fades out as items leave the grid and back in as they land on it. */
+  /**
+   * The mosaic hides as items leave the grid (they are drawn over their cells from the first
+   * frame) and fades back in as they land on it. Never hidden by a fade: OpenSeadragon 6 keeps
+   * redrawing, every frame, an image whose tiles were blending in when it reached opacity 0.
+   */
   _fade(tr) {
-    const [a, b] = tr.names, e = tr.e;
+    const b = tr.names[1], e = tr.e;
     let o = 0;
     if (tr.done) o = b === 'grid' ? 1 : 0;
-    else if (a === 'grid' && b !== 'grid') o = Math.max(0, 1 - 3 * e);
     else if (b === 'grid') o = e < 0.75 ? 0 : (e - 0.75) / 0.25;
     if (this.image.getOpacity() !== o) this.image.setOpacity(o);
   }
