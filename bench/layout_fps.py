@@ -140,8 +140,8 @@ def main() -> None:
         out[n] = measure(site_dir, a.webgl)
         for m in out[n]["moves"]:
             focus = " (item open)" if m.get("focus") else ""
-            print(f"  {m['from']:>8} -> {m['to']:<8}{focus:12} {m['frames']:3d} frames in {m['ms']} ms = {m['fps']:5.1f} fps;"
-                  f" draw {m['drawMs']:.1f} ms mean, {m['maxDrawMs']:.1f} ms worst", flush=True)
+            print(f"  {m['from']:>8} -> {m['to']:<8}{focus:12} {m['frames']:3d} frames in {m['ms']} ms ="
+                  f" {m['fps']:5.1f} fps; draw {m['drawMs']:.1f} ms mean, {m['maxDrawMs']:.1f} ms worst", flush=True)
         if "webgl" in out[n]:
             print(f"  bare WebGL: {out[n]['webgl']}", flush=True)
     Path(a.json).write_text(json.dumps(out, indent=1))
