@@ -159,8 +159,8 @@ def vendor_world(dst: Path) -> None:
     (dst / "topojson-client").mkdir(parents=True, exist_ok=True)
     for name, src in files.items():
         shutil.copyfile(NODE_MODULES / src, dst / name)
-    for src in (NODE_MODULES / "topojson-client" / "src").glob("*.js"):  # ES modules with relative imports
-        shutil.copyfile(src, dst / "topojson-client" / src.name)
+    for module in (NODE_MODULES / "topojson-client" / "src").glob("*.js"):  # ES modules, relative imports
+        shutil.copyfile(module, dst / "topojson-client" / module.name)
     # d3-geo's one bare import made relative: the page has no import map (its CSP allows no inline script)
     geo = (NODE_MODULES / "d3-geo/dist/d3-geo.min.mjs").read_text(encoding="utf-8")
     if geo.count('from"d3-array"') != 1:

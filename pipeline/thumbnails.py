@@ -17,9 +17,8 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
-
 import numpy as np
+from tqdm import tqdm
 
 from .cache import read_json, write_json
 from .decode import DECODER_VERSION, DEFAULT_MAX_MEGAPIXELS, Refused, TooLarge, decode_set, letterbox, to_array
