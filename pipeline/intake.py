@@ -103,6 +103,11 @@ def hash_files(root: Path, files: list[str], index_path: Path) -> dict[str, str]
     return out
 
 
+def colour_hex(rgb) -> str:
+    """An RGB triple as 'rrggbb', for cache folder names."""
+    return "".join(f"{c:02x}" for c in rgb)
+
+
 def parse_colour(text: str) -> list[int]:
     """'#rrggbb', 'white', 'black' or 'r,g,b' to an RGB triple."""
     named = {"white": "#ffffff", "black": "#000000"}

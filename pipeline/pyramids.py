@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from .cache import read_json, write_json
 from .decode import decode, image_size, is_svg
+from .intake import colour_hex
 from .parallel import parallel_map
 from .report import disk_problem
 
@@ -48,7 +49,7 @@ class PyramidSpec:
 
     @property
     def folder(self) -> str:
-        bg = "".join(f"{c:02x}" for c in self.background)
+        bg = colour_hex(self.background)
         return f"{self.cap or 'max'}-t{self.tile}-q{self.quality}-v{self.vector}-{bg}-l{LAYOUT_VERSION}"
 
 

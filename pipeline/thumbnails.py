@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from .cache import read_json, write_json
 from .decode import DECODER_VERSION, DEFAULT_MAX_MEGAPIXELS, Refused, TooLarge, decode_set, letterbox, to_array
+from .intake import colour_hex
 from .parallel import parallel_map
 from .report import disk_problem
 
@@ -40,8 +41,7 @@ class ThumbSpec:
 
     @property
     def folder(self) -> str:
-        bg = "".join(f"{c:02x}" for c in self.background)
-        return f"{self.cell[0]}x{self.cell[1]}-{self.fit}-{self.preview}-{bg}-d{DECODER_VERSION}"
+        return f"{self.cell[0]}x{self.cell[1]}-{self.fit}-{self.preview}-{colour_hex(self.background)}-d{DECODER_VERSION}"
 
 
 @dataclass
@@ -59,7 +59,7 @@ CNN_INPUT_VERSION = 2  # in the features cache's key: 2 = derived from the thumb
 
 
 def cnn_input_path(cache: Path, size: int, background, digest: str) -> Path:
-    bg = "".join(f"{c:02x}" for c in background)
+    bg = colour_hex(background)
     return cache / "cnn-input" / f"{size}-{bg}-v{CNN_INPUT_VERSION}-d{DECODER_VERSION}" / digest[:2] / f"{digest}.png"
 
 
