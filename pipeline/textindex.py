@@ -49,8 +49,9 @@ def prebuild(docs: bytes, cache: Path) -> tuple[Path | None, str | None]:
     write_bytes(src, docs)
     try:
         with atomic_path(out) as tmp:
-            subprocess.run([node, str(PREBUILD), str(src), str(tmp)], check=True, capture_output=True,
-                           timeout=NODE_TIMEOUT_S, cwd=PREBUILD.parent.parent)
+            # absolute paths: node runs in the project folder, the cache may be relative to ours
+            subprocess.run([node, str(PREBUILD), str(src.resolve()), str(Path(tmp).resolve())], check=True,
+                           capture_output=True, timeout=NODE_TIMEOUT_S, cwd=PREBUILD.parent.parent)
         return out, None
     except (OSError, subprocess.SubprocessError) as e:
         err = getattr(e, "stderr", b"") or b""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from conftest import ROOT
@@ -91,3 +93,12 @@ def test_built_site_has_the_index_of_its_items(built_site):
     assert (built_site / "assets" / "minisearch" / "index.js").is_file()
     first = c["items"]["title"][0]
     assert search(built_site / textindex.FILE, first.upper())[first.upper()][0] == 0
+
+
+def test_index_is_prebuilt_with_a_relative_cache_folder(tmp_path, monkeypatch):
+    """The default --cache is relative (.salon-cache): node, run from elsewhere, must still find its files."""
+    if not shutil.which("node"):
+        pytest.skip("needs node")
+    monkeypatch.chdir(tmp_path)
+    records = [metadata.Record("Die Straße", None, []), metadata.Record("cat face", None, [])]
+    assert textindex.write(tmp_path / "site", [], records, Path(".salon-cache")) is None
