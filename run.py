@@ -162,8 +162,9 @@ def _iiif_flags(p: argparse.ArgumentParser) -> None:
                    help="the address where the site will be published, for the IIIF ids "
                         "(default: http://127.0.0.1:8080/, the npm start address)")
     g.add_argument("--iiif", action="append", metavar="SOURCE",
-                   help="read a IIIF Presentation 2/3 Manifest or Collection (http(s) URL or file) instead of "
-                        "--images: each canvas's image becomes an item; repeatable")
+                   help="read a IIIF Presentation 2/3 Manifest or Collection (http(s) URL or file) in place of "
+                        "or beside --images: each canvas's image becomes an item (beside: named iiif/...), its "
+                        "fields from the manifest; repeatable")
     g.add_argument("--iiif-canvases", choices=["first", "all"], default="first",
                    help="with --iiif: the first image canvas of each manifest, or all (default: first)")
     g.add_argument("--lang", metavar="TAG", type=checked(_lang_tag),

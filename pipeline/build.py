@@ -84,7 +84,8 @@ class Settings:
     image_search: bool = True             # export the model + vectors for search by image
     full_res: int | None = pyramids.DEFAULT_CAP  # per-item pyramid's longest side; 0 off, None original size
     base_url: str | None = None           # where the site is published (IIIF ids); None: the preview address
-    iiif: list[str] | None = None         # IIIF Manifests/Collections (URLs or files) read instead of --images
+    iiif: list[str] | None = None         # IIIF Manifests/Collections (URLs or files) read instead of/beside --images
+    beside: str | None = None             # set by iiif_in.localise: the IIIF items' folder, read as iiif/ in --images
     iiif_canvases: str = "first"          # first | all canvases of each manifest
     lang: str | None = None               # language picked from IIIF language maps, and of the IIIF written
     dask: str | None = None               # scheduler address: thumbnails and features as Dask tasks
@@ -115,7 +116,7 @@ def build(s: Settings) -> Report:
     """Build the site described by ``s`` into ``s.out``; return the report (also in report.json)."""
     rep = Report(settings={k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(s).items()})
     cache = Path(s.cache)
-    if s.iiif:  # IIIF sources become an image folder and a CSV in the cache, read as --images/--metadata
+    if s.iiif:  # IIIF sources become an image folder and a CSV in the cache, read as or beside --images/--metadata
         with rep.stage("iiif-in"):
             s = iiif_in.localise(s, rep)
     # before any work: publishing replaces --out whole, so it must be a folder Salon may replace
@@ -209,7 +210,7 @@ def _map_and_grid(s: Settings, memo: Memo, state: Path, pkey: str, reduced: np.n
 
 def _intake(s: Settings, rep: Report, cache: Path) -> tuple[Path, Items]:
     """Find the image files and hash their content; unreadable files are skipped."""
-    found = intake.find_images(s.images)
+    found = intake.find_sources(s.images, s.beside, cache)
     rep.ignored = len(found.ignored)
     rep.skipped.update(found.refused)
     digests = intake.hash_files(found.root, found.files, cache / "index" / f"{key(str(found.root))}.json")
@@ -224,6 +225,8 @@ def _metadata(s: Settings, root: Path, items: Items) -> metadata.Joined:
     """Read the CSV and join its rows to the images."""
     table = (metadata.read_table(Path(s.metadata), s.encoding, s.delimiter) if s.metadata
              else metadata.Table([], []))
+    if s.beside:
+        table = iiif_in.rows_beside(table, s.beside, s.filename_column, s.title, s.url)
     joined = metadata.join(table, items.ids, s.filename_column, s.title, s.url, s.categories, root=root,
                            columns=s.columns, private=s.private_columns)
     if s.group_by and s.group_by not in [f["key"] for f in joined.fields]:

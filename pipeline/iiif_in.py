@@ -4,7 +4,7 @@ Each canvas's image becomes an item: its image is fetched at a bounded size (fro
 service, else the static resource) into the cache, and its label, summary, metadata pairs,
 navDate, rights, requiredStatement and homepage become a metadata row. The result is an image
 folder and a metadata CSV in the cache, which the build then reads like ``--images`` and
-``--metadata`` (see ``localise``).
+``--metadata``, or beside them (see ``localise``).
 
 Everything read is untrusted: only http(s) URLs are fetched (and local files named on the
 command line are read), documents and images are size-limited, HTML in values is reduced to
@@ -38,7 +38,8 @@ from tqdm import tqdm
 from . import UserError, __version__
 from .cache import key, link_or_copy, read_json, write_bytes, write_json
 from .dates import year_of
-from .metadata import Table
+from .intake import BESIDE
+from .metadata import Table, _filename_column, read_table
 
 FETCH_PX = 1024                # images are fetched at most this large (longest side), where the server scales
 MAX_JSON_BYTES = 32 << 20      # a manifest larger than this is refused
@@ -600,11 +601,12 @@ def file_name(item: CanvasItem, suffix: str) -> str:
     return f"{slug}-{key(item.manifest, item.id)[:10]}{suffix}"
 
 
-def _rows(items: list[tuple[CanvasItem, str]], got: Harvest) -> Table:
+def _rows(items: list[tuple[CanvasItem, str]], got: Harvest, share_credit: bool = True) -> Table:
     """The metadata table: metadata pairs as columns, then the derived values that say
-    something the pairs do not (a Salon site read back gives its own fields, no more)."""
+    something the pairs do not (a Salon site read back gives its own fields, no more).
+    An attribution every item shares becomes the collection's credit (``share_credit``)."""
     credits = {it.derived.get("attribution", "") for it, _ in items}
-    shared = credits.pop() if len(credits) == 1 else ""
+    shared = credits.pop() if len(credits) == 1 and share_credit else ""
     got.credit = shared
     columns = ["filename", "title"]
     rows = []
@@ -634,13 +636,20 @@ def _same_rights(uri: str, values: set[str]) -> bool:
     return norm(uri) in {norm(v) for v in values}
 
 
+def csv_of(folder: Path) -> Path:
+    """The metadata CSV of a harvested image folder."""
+    return folder.parent / "metadata.csv"
+
+
 def harvest(sources: list[str], cache: Path, canvases: str = "first", lang: str | None = None,
-            fetcher: Fetcher | None = None, px: int = FETCH_PX, workers: int = 8) -> Harvest:
+            fetcher: Fetcher | None = None, px: int = FETCH_PX, workers: int = 8,
+            share_credit: bool = True) -> Harvest:
     """Fetch the images of every source's canvases into the cache and make the folder + CSV."""
     fetcher = fetcher or Fetcher(cache)
     items, got = gather(sources, fetcher, lang, canvases)
     set_dir = cache / "iiif" / "sets" / key(sorted(sources), canvases, lang, px)
-    got.folder, got.csv = set_dir / "images", set_dir / "metadata.csv"
+    got.folder = set_dir / "images"
+    got.csv = csv_of(got.folder)
     done: list[tuple[CanvasItem, str]] = []
     names: set[str] = set()
     with ThreadPoolExecutor(workers) as pool:
@@ -662,7 +671,7 @@ def harvest(sources: list[str], cache: Path, canvases: str = "first", lang: str 
     for old in got.folder.glob("*") if got.folder.is_dir() else []:
         if old.name not in names:  # from an earlier run whose sources held more
             old.unlink()
-    got.table = _rows(done, got)
+    got.table = _rows(done, got, share_credit)
     _write_csv(got.csv, got.table)
     return got
 
@@ -676,20 +685,39 @@ def _write_csv(path: Path, table: Table) -> None:
 
 
 def localise(s: Any, rep: Any, fetcher: Fetcher | None = None) -> Any:
-    """Settings ``s`` with its --iiif sources harvested into an image folder and a CSV, which
-    then stand for --images and --metadata; failures go into the report ``rep``."""
-    if s.images or s.metadata:
-        raise UserError("--iiif replaces --images and --metadata (the fields come from the manifests); "
-                        "build a IIIF source and an image folder as two collections")
-    got = harvest(list(s.iiif), Path(s.cache), s.iiif_canvases, s.lang, fetcher)
+    """Settings ``s`` with its --iiif sources harvested into an image folder and a CSV in the
+    cache. Alone, they stand for --images and --metadata; beside --images, the folder is read
+    as ``iiif/`` in the image folder (``beside``) and its rows join the CSV's (``rows_beside``).
+    Failures go into the report ``rep``."""
+    if s.metadata and not s.images:
+        raise UserError("--metadata describes the files of --images; with --iiif alone the fields come "
+                        "from the manifests (give --images with its --metadata to add a local folder)")
+    got = harvest(list(s.iiif), Path(s.cache), s.iiif_canvases, s.lang, fetcher, share_credit=not s.images)
     rep.skipped.update({f"IIIF {k}": v for k, v in got.failed.items()})
     rep.warnings += [f"IIIF: {w}" for w in got.warnings]
-    if not got.table.rows:
+    if not got.table.rows and not s.images:
         raise UserError("\n".join(["no image could be read from the IIIF sources:",
                                    *[f"  {k}: {v}" for k, v in list(got.failed.items())[:20]],
                                    *[f"  {w}" for w in got.warnings[:20]]]))
+    url = s.url or ("homepage" if got.has_homepage else None)
+    if s.images:  # the collection is the user's: its name, description and credit are not the partner's
+        return dataclasses.replace(s, url=url, beside=str(got.folder) if got.table.rows else None)
     return dataclasses.replace(
         s, images=str(got.folder), metadata=str(got.csv), filename_column="filename",
-        title=s.title or "title", url=s.url or ("homepage" if got.has_homepage else None),
-        name=s.name or got.label or None, description=s.description or got.summary,
-        credit=s.credit or got.credit)
+        title=s.title or "title", url=url, name=s.name or got.label or None,
+        description=s.description or got.summary, credit=s.credit or got.credit)
+
+
+def rows_beside(table: Table, beside: str, filename_column: str, title: str | None, url: str | None) -> Table:
+    """The CSV's rows, then those of the IIIF items read beside them (their file names under
+    ``iiif/``, as intake names them); the columns of both, the CSV's first. The IIIF title and
+    homepage go into the column --title / --url names, when that is a column of the CSV."""
+    theirs = read_table(csv_of(Path(beside)))
+    fn = _filename_column(table.columns, filename_column) if table.columns else filename_column
+    rename = {"filename": fn, "title": title if title in table.columns else "title",
+              "homepage": url if url in table.columns else "homepage"}
+    rows = [{rename.get(c, c): v for c, v in row.items()} for row in theirs.rows]
+    for row in rows:
+        row[fn] = BESIDE + row[fn]
+    columns = list(table.columns) + [c for c in (rename.get(c, c) for c in theirs.columns) if c not in table.columns]
+    return Table(columns, [*table.rows, *rows])

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import UserError
-from .cache import file_digest, read_json, write_json
+from .cache import file_digest, key, read_json, write_json
 from .site import input_folder, is_salon_site
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".tif", ".tiff", ".webp", ".gif",
                   ".svg", ".svgz", ".heic", ".heif", ".avif", ".bmp", ".jp2", ".mpo"}
+BESIDE = "iiif/"  # the folder name, in item ids, of the IIIF items read beside --images
 JUNK_NAMES = {"thumbs.db", "ehthumbs.db", "desktop.ini", ".ds_store", "icon\r", "__macosx", "@eadir",
               "$recycle.bin", "system volume information"}
 
@@ -72,6 +73,46 @@ def find_images(source: str | Path) -> Found:
             found.files.append(rel_s)
     found.files.sort()
     return found
+
+
+def find_sources(images: str, beside: str | None, cache: Path) -> Found:
+    """The image files of ``images`` and, when given, of the folder ``beside`` (the IIIF items
+    fetched into the cache) under ``iiif/``. Two folders are seen through one folder of symbolic
+    links in the cache, so that every stage reads ``root / rel`` as for one folder; only files
+    that ``find_images`` accepted in their own folder are linked (nothing outside either)."""
+    found = find_images(images)
+    if not beside:
+        return found
+    other = find_images(beside)
+    targets = {rel: found.root / rel for rel in found.files}
+    for rel in other.files:
+        if BESIDE + rel in targets:  # the local folder has an iiif/ folder with this very name
+            found.refused[f"IIIF {rel}"] = f"the local file {BESIDE + rel} has the same name (it is kept)"
+        else:
+            targets[BESIDE + rel] = other.root / rel
+    view = cache / "views" / key(str(found.root), str(other.root))
+    _link_view(view, targets)
+    return Found(view, sorted(targets), found.ignored, found.refused)
+
+
+def _link_view(view: Path, targets: dict[str, Path]) -> None:
+    """Make ``view`` hold exactly a link rel -> target for each of ``targets``; links already
+    right are left alone (a rerun changes nothing)."""
+    for rel, target in targets.items():
+        link = view / rel
+        if os.path.islink(link) and os.readlink(link) == str(target):
+            continue
+        link.parent.mkdir(parents=True, exist_ok=True)
+        tmp = link.with_name(f".{link.name}.{os.getpid()}.tmp")
+        tmp.unlink(missing_ok=True)
+        os.symlink(target, tmp)
+        os.replace(tmp, link)  # atomic: a link is never missing or half made
+    for d, _, names in os.walk(view, topdown=False):  # files gone from either folder since the last run
+        for n in names:
+            if Path(d, n).relative_to(view).as_posix() not in targets:
+                os.unlink(Path(d, n))
+        if d != str(view) and not os.listdir(d):
+            os.rmdir(d)
 
 
 def _site_of(path: Path, base: Path) -> Path | None:

@@ -140,7 +140,14 @@ class Template:
         self.columns = names
         self.whole = self.fmt == "{" + names[0] + "}"  # one column alone, e.g. -url link
 
+    def blank(self, row: dict[str, str]) -> bool:
+        """True when the row has none of the values (an IIIF item beside a CSV, say): the
+        template then gives nothing, not '()' or 'https://archive.example//'."""
+        return not any(row.get(name) for name in self.columns)
+
     def render(self, row: dict[str, str]) -> str:
+        if self.blank(row):
+            return ""
         return "".join(lit + (row.get(name, "") if name is not None else "")
                        for lit, name, _, _ in string.Formatter().parse(self.fmt)).strip()
 
@@ -148,7 +155,7 @@ class Template:
         """The link: each value percent-encoded so that it stays in its place (a ?, #, & or space in an
         id cannot add a query or end the path), except a full URL that starts the template.
         A column used alone is a link as written (safe_url still decides whether it is kept)."""
-        if self.whole:
+        if self.whole or self.blank(row):
             return self.render(row)
         parts = []
         for i, (lit, name, _, _) in enumerate(string.Formatter().parse(self.fmt)):
@@ -378,5 +385,5 @@ def _record(rel: str, row: dict[str, str], title_t: Template | None, url_t: Temp
     record_url = safe_url(link) if link else None
     if link and record_url is None:
         warnings.append(f"{rel}: record link {link[:80]!r} is not http(s) or relative; shown as text")
-    return Record(title_t.render(row) if title_t else PurePosixPath(rel).stem, record_url,
+    return Record((title_t.render(row) if title_t else "") or PurePosixPath(rel).stem, record_url,
                   [row.get(c, "") for c in shown])

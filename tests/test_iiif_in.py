@@ -2,6 +2,7 @@
 politely from local HTTP servers, and a Salon site read back by its own collection."""
 import io
 import json
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -294,3 +295,116 @@ def test_deeply_nested_json_is_refused_not_fatal(tmp_path):
     src.write_text("[" * 100_000 + "]" * 100_000)
     with pytest.raises(iiif_in.UserError, match="nested too deeply|not JSON"):
         iiif_in.harvest([str(src)], tmp_path / "cache")
+
+
+# ---------------------------------------------------------------- beside --images
+
+def test_iiif_beside_local_images(tmp_path):
+    """--iiif beside --images: one site holding the local images with their CSV rows and the IIIF
+    canvases with their manifest's fields; a failing canvas is skipped by id; a rerun fetches no
+    image and recomputes nothing; nothing is read outside either folder or written into --images."""
+    from conftest import site_items
+
+    from pipeline.build import Settings, build
+    local = tmp_path / "photos"
+    (local / "sub").mkdir(parents=True)
+    Image.new("RGB", (80, 60), (220, 40, 40)).save(local / "red.jpg")
+    Image.new("RGB", (60, 80), (40, 160, 60)).save(local / "sub" / "green.png")
+    Image.new("RGB", (70, 70), (40, 60, 220)).save(local / "blue.jpg")
+    Image.new("RGB", (70, 70), (250, 250, 0)).save(tmp_path / "outside.jpg")
+    (local / "escape.jpg").symlink_to(tmp_path / "outside.jpg")  # a link out of the folder: refused
+    (tmp_path / "photos.csv").write_text("filename,title,maker,link\nred.jpg,Red square,A. Painter,"
+                                         "https://home.example/red\nsub/green.png,Green tower,B. Drawer,\n", "utf-8")
+    mine = sorted(p.relative_to(local) for p in local.rglob("*"))
+    with Server() as server:
+        server.routes["/img.example/0.jpg"] = (200, {}, jpeg(64, 48, (10, 200, 200)))
+        server.routes["/img.example/1.jpg"] = (404, {}, b"gone")
+        server.routes["/img.example/2.jpg"] = (200, {}, jpeg(48, 64, (120, 20, 160)))
+        m = manifest_of([f"{server.base}/img.example/{i}.jpg" for i in range(3)], "https://partner.example")
+        m.update(label={"en": ["Print"]}, homepage=[{"id": "https://partner.example/print", "type": "Text"}],
+                 metadata=[{"label": {"en": ["Artist"]}, "value": {"none": ["C. Engraver"]}}],
+                 requiredStatement={"label": {"en": ["Lent by"]}, "value": {"en": ["Partner Museum"]}})
+        server.routes["/partner.example/manifest.json"] = (200, {}, json.dumps(m).encode())
+        source = f"{server.base}/partner.example/manifest.json"
+        settings = Settings(images=str(local), metadata=str(tmp_path / "photos.csv"), url="link", iiif=[source],
+                            iiif_canvases="all", id="mixed", out=tmp_path / "site", cache=tmp_path / "cache",
+                            image_search=False, full_res=256)
+        with pytest.raises(iiif_in.UserError, match="is the image folder"):  # --out is still checked against it
+            build(Settings(**{**settings.__dict__, "out": local}))
+        report = build(settings)
+        c = json.loads((tmp_path / "site" / "data" / "collection.json").read_text("utf-8"))
+        labels = [f["label"] for f in c["fields"]]
+        got = {it["id"]: (title, {k: v for k, v in zip(labels, it["values"]) if v}, it["url"])
+               for it, title in zip(site_items(tmp_path / "site"), c["items"]["title"])}
+        iiif_ids = sorted(i for i in got if i.startswith("iiif/"))
+        assert len(got) == 5 and len(iiif_ids) == 2
+        assert got["red.jpg"] == ("Red square", {"Maker": "A. Painter"}, "https://home.example/red")
+        assert got["sub/green.png"] == ("Green tower", {"Maker": "B. Drawer"}, None)
+        assert got["blue.jpg"] == ("blue", {}, None)  # no CSV row: titled by its file name
+        partner = {"Artist": "C. Engraver", "Lent by": "Partner Museum"}  # a credit of their items only
+        assert sorted(got[i][0] for i in iiif_ids) == ["Print: p0", "Print: p2"]
+        assert all(got[i][1:] == (partner, "https://partner.example/print") for i in iiif_ids)
+        assert c["credit"] == "" and c["title"] == "mixed"
+        assert report.skipped.keys() == {"escape.jpg", "IIIF https://partner.example/canvas/1"}
+        assert "HTTP 404" in report.skipped["IIIF https://partner.example/canvas/1"]
+        assert "outside the image folder" in report.skipped["escape.jpg"]
+        assert sorted(p.relative_to(local) for p in local.rglob("*")) == mine  # nothing written into --images
+
+        cache = tmp_path / "cache"
+        stamps = {p: p.lstat().st_mtime_ns for p in cache.rglob("*") if not p.is_dir()}
+        hits = dict(server.hits)
+        again = build(settings)
+        fetched = {p for p, n in server.hits.items() if n > hits.get(p, 0)}
+    # the manifest is read afresh each run, the failed canvas tried again; nothing else fetched
+    assert fetched == {"/partner.example/manifest.json", "/img.example/1.jpg"}
+    changed = {p.relative_to(cache).as_posix() for p in cache.rglob("*")
+               if not p.is_dir() and stamps.get(p) != p.lstat().st_mtime_ns}
+    # rewritten each run: the manifest's copy, the IIIF rows, the layout state and the report; nothing else
+    assert {re.sub(r"(?<=/)[0-9a-f]+(?=[/.])", "K", p) for p in changed} <= {
+        "iiif/http/K/K.json", "iiif/sets/K/metadata.csv", "layout/K.npz", "reports/mixed.json"}, changed
+    assert again.iiif["pyramids_made"] == 0 and again.items == 5
+    assert json.loads((tmp_path / "site" / "data" / "collection.json").read_text("utf-8")) == c
+
+
+def test_two_folders_seen_as_one(tmp_path):
+    """intake.find_sources: the local files as they are, the IIIF ones under iiif/, through links
+    that follow each folder's changes; a local iiif/ file keeps its name, the IIIF one is refused."""
+    from pipeline.intake import find_sources
+    local, theirs = tmp_path / "photos", tmp_path / "cache" / "set"
+    (local / "iiif").mkdir(parents=True)
+    theirs.mkdir(parents=True)
+    for path in (local / "a.jpg", local / "iiif" / "x.jpg", theirs / "x.jpg", theirs / "y.jpg"):
+        path.write_bytes(jpeg())
+    (local / "out.jpg").symlink_to(tmp_path / "cache" / "set" / "y.jpg")  # out of --images: refused
+    found = find_sources(str(local), str(theirs), tmp_path / "cache")
+    assert found.files == ["a.jpg", "iiif/x.jpg", "iiif/y.jpg"] and found.root.parent == tmp_path / "cache" / "views"
+    assert set(found.refused) == {"out.jpg", "IIIF x.jpg"} and "same name" in found.refused["IIIF x.jpg"]
+    assert (found.root / "iiif/x.jpg").resolve() == (local / "iiif" / "x.jpg").resolve()
+    assert (found.root / "iiif/y.jpg").resolve() == (theirs / "y.jpg").resolve()
+    (local / "a.jpg").unlink()
+    (theirs / "z.jpg").write_bytes(jpeg())
+    again = find_sources(str(local), str(theirs), tmp_path / "cache")
+    assert again.root == found.root and again.files == ["iiif/x.jpg", "iiif/y.jpg", "iiif/z.jpg"]
+    assert sorted(p.relative_to(found.root).as_posix() for p in found.root.rglob("*.jpg")) == again.files
+    assert find_sources(str(local), None, tmp_path / "cache").root == local.resolve()  # one folder: no links
+
+
+def test_iiif_rows_beside_a_csv_with_templates(tmp_path):
+    """The IIIF rows join the CSV's: title and homepage into the --title / --url columns; a
+    template naming only the CSV's columns gives an IIIF row no '()' title and no broken link."""
+    from pipeline.metadata import Table, join
+    folder = tmp_path / "set" / "images"
+    iiif_in._write_csv(iiif_in.csv_of(folder), Table(["filename", "title", "Artist", "homepage"], [
+        {"filename": "Print-0123456789.jpg", "title": "Print", "Artist": "C", "homepage": "https://p.example/1"}]))
+    mine = Table(["File", "Name", "Year", "link"], [{"File": "a.jpg", "Name": "Alpha", "Year": "1901", "link": "x/1"}])
+    ids = ["a.jpg", "iiif/Print-0123456789.jpg"]
+    table = iiif_in.rows_beside(mine, str(folder), "file", "Name", "link")
+    assert table.columns == ["File", "Name", "Year", "link", "Artist"]
+    j = join(table, ids, "file", "Name", "link")
+    assert [(r.title, r.url, r.values) for r in j.records.values()] == [
+        ("Alpha", "x/1", ["1901", ""]), ("Print", "https://p.example/1", ["", "C"])]
+    templated = iiif_in.rows_beside(mine, str(folder), "File", "{Name} ({Year})", "https://archive.example/{Name}/")
+    j = join(templated, ids, "File", "{Name} ({Year})", "https://archive.example/{Name}/")
+    assert (j.records["a.jpg"].title, j.records["a.jpg"].url) == ("Alpha (1901)", "https://archive.example/Alpha/")
+    assert (j.records[ids[1]].title, j.records[ids[1]].url) == ("Print-0123456789", None)
+    assert not j.rows_without_image and not j.images_without_row
