@@ -186,7 +186,7 @@ def build(s: Settings) -> Report:
             credit_url=metadata.safe_url(s.credit_url) or "", fields=joined.fields, ids=items.ids,
             records=[joined.records[r] for r in items.ids], previews=[t[1] for t in thumbs],
             cells=cells, xy=xy, similar=near["idx"], scores=near["score"], cols=cols, rows=rows,
-            cell=spec.cell, projection=s.projection, regions=named)
+            cell=spec.cell, fit=spec.fit, projection=s.projection, regions=named)
         collection.layouts, notes = layouts.extra_layouts(joined.fields, [r.values for r in collection.records],
                                                           xy, s.layouts)
         _fill_report(rep, items, joined)

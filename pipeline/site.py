@@ -46,6 +46,7 @@ class Collection:
     cols: int
     rows: int
     cell: tuple[int, int]
+    fit: str = "contain"            # how each cell shows its image (--resize): contain | fill
     image_search: dict | None = None  # the exported files' description (pipeline/image_search.py)
     projection: str = "tsne"        # what made xy: tsne | umap
     layouts: dict | None = None     # timeline, geo, custom layouts (pipeline/layouts.py)
@@ -88,7 +89,7 @@ def collection_json(c: Collection, chunk: int) -> dict:
     return {
         "schema": 1, "id": c.id, "title": c.title, "description": c.description,
         "credit": c.credit, "credit_url": c.credit_url, "count": n,
-        "grid": {"cols": c.cols, "rows": c.rows, "cell": list(c.cell)},
+        "grid": {"cols": c.cols, "rows": c.rows, "cell": list(c.cell), "fit": c.fit},
         "dzi": "tiles/mosaic.dzi", "chunk_size": chunk, "fields": c.fields,
         "items": {"cell": [int(v) for v in c.cells],
                   "title": [r.title for r in c.records],

@@ -201,3 +201,37 @@ def test_phone_loads_fewer_pyramids_at_once(browser, base):
         assert not watch.problems, "\n".join(watch.problems)
     finally:
         ctx.close()
+
+
+def test_fill_cells_stay_seamless_when_the_pyramid_takes_over(browser, tmp_path, site_cache):
+    """--resize fill crops each cell to its centre: the item's own image then covers the cell and is
+    clipped to the same centre part, so nothing jumps or spills over the neighbours when it takes over."""
+    from PIL import Image
+
+    from pipeline.build import Settings, build
+    from browser_helpers import serve
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(12):  # wide and tall gradients, different enough to be placed apart
+        w, h = (900, 300) if i % 2 else (300, 900)
+        im = Image.linear_gradient("L").resize((w, h)).convert("RGB")
+        im.paste((40 * i % 255, 255 - 20 * i, 90), (0, 0, w // 3, h // 3))
+        im.save(images / f"g{i:02d}.png")
+    out = tmp_path / "site"
+    build(Settings(images=str(images), out=out, cache=site_cache, resize="fill", image_search=False))
+    ctx = browser.new_context(viewport=DESKTOP)
+    page = ctx.new_page()
+    try:
+        with serve(out) as url:
+            open_site(page, url)
+            assert page.evaluate("() => salon.coll.cellFit") == "fill"
+            i = middle_item(page)
+            fill_screen_with(page, i)
+            page.wait_for_function("(i) => salon.viewer.deepZoom.shown(i)", arg=i, timeout=30_000)
+            got = page.evaluate("""(i) => { const v = salon.viewer, img = v.deepZoom.entries.get(i).img;
+                const c = img.getClippedBounds(true), b = img.getBounds(true), r = v.itemRect(i);
+                return { c: [c.x, c.y, c.width, c.height], b: [b.width, b.height], r: [r.x, r.y, r.w, r.h] }; }""", i)
+            assert got["c"] == pytest.approx(got["r"], abs=1e-9)  # shows exactly the cell
+            assert max(got["b"][0] / got["r"][2], got["b"][1] / got["r"][3]) == pytest.approx(3)  # 3:1, covering
+    finally:
+        ctx.close()

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tinyColl } from './helpers.js';
-import { containRect, localService, serviceUrl, manifestAddress } from '../../templates/assets/js/fullres.js';
+import { containRect, placeRect, localService, serviceUrl, manifestAddress } from '../../templates/assets/js/fullres.js';
 import { App } from '../../templates/assets/js/app.js';
 import { parseHash, toHash } from '../../templates/assets/js/hash.js';
 
@@ -61,4 +61,12 @@ test('the full view belongs to the open item: in the state, the hash and back', 
   assert.equal(app.full, true);
   assert.equal(parseHash('#full=1').full, false);  // without an item it means nothing
   assert.equal(parseHash('#item=1&full=yes').full, false);
+});
+
+test('placeRect: fill covers the cell and clips to the part the cell shows, contain letterboxes', () => {
+  const r = { x: 0, y: 0, w: 1, h: 1 };
+  assert.deepEqual(placeRect(r, 2000, 1000, 'contain'), containRect(r, 2000, 1000));
+  const f = placeRect(r, 2000, 1000, 'fill');
+  assert.deepEqual({ x: f.x, y: f.y, w: f.w, h: f.h }, { x: -0.5, y: 0, w: 2, h: 1 });
+  assert.deepEqual(f.clip, { x: 500, y: 0, w: 1000, h: 1000 });  // the centre square, as libvips crops it
 });

@@ -25,6 +25,7 @@ export async function loadCollection() {
     cols,
     rows,
     cellSize: c.grid.cell,
+    cellFit: c.grid.fit === 'fill' ? 'fill' : 'contain',  // how a cell shows its image (--resize)
     fields: c.fields || [],
     // Maps: keys are CSV column names, so `constructor` or `__proto__` must be plain keys
     facets: new Map(Object.entries(c.facets || {})),

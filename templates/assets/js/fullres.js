@@ -47,6 +47,18 @@ export function containRect(r, w, h) {
   return { x: r.x + (r.w - dw) / 2, y: r.y + (r.h - dh) / 2, w: dw, h: dh };
 }
 
+/** Where an image of w x h goes in rectangle r as its mosaic cell shows it: letterboxed ('contain'),
+ * or ('fill') scaled to cover r and centred, with clip: the part of the image (its pixels) that r shows. */
+export function placeRect(r, w, h, fit) {
+  if (fit !== 'fill') return containRect(r, w, h);
+  const s = Math.max(r.w / w, r.h / h);
+  const dw = w * s, dh = h * s;
+  const clip = { x: (dw - r.w) / 2 / s, y: (dh - r.h) / 2 / s, w: r.w / s, h: r.h / s };
+  return { x: r.x + (r.w - dw) / 2, y: r.y + (r.h - dh) / 2, w: dw, h: dh, clip };
+}
+
+const osdRect = (c) => (c ? new OpenSeadragon.Rect(c.x, c.y, c.w, c.h) : null);
+
 /** The most items drawn from their pyramids at once: fewer on a phone. */
 export const deepZoomBudget = () => (isPhone() ? 8 : 24);
 
@@ -151,7 +163,9 @@ export class DeepZoom {
     for (const e of this.entries.values()) {
       if (!e.img) continue;
       const r = this._rect(e);
-      if (!overlaps(r, view) || over < 0.5 || (!want.has(e.i) && !e.shown)) this._detach(e);
+      // what is seen: the cell for a clipped (fill) image; OpenSeadragon redraws forever an image in view with no tile drawn
+      const seen = r.clip ? this.v.itemRect(e.i) : r;
+      if (!overlaps(seen, view) || over < 0.5 || (!want.has(e.i) && !e.shown)) this._detach(e);
       else this._place(e, r);
     }
     this._evict(tick);
@@ -198,7 +212,7 @@ export class DeepZoom {
     e.img = token;  // attaching: not again
     this.loading++;
     this.v.osd.addTiledImage({
-      tileSource: e.src.osd || e.src, x: r.x, y: r.y, width: r.w, opacity: 0, preload: true,
+      tileSource: e.src.osd || e.src, x: r.x, y: r.y, width: r.w, opacity: 0, preload: true, clip: osdRect(r.clip),
       success: (ev) => {
         this.loading--;
         const img = ev.item;
@@ -255,7 +269,7 @@ export class DeepZoom {
     e.fade = requestAnimationFrame(step);
   }
 
-  _rect(e) { return containRect(this.v.itemRect(e.i), e.w, e.h); }
+  _rect(e) { return placeRect(this.v.itemRect(e.i), e.w, e.h, this.coll.cellFit); }
 
   /** Follow the item's place in the layout (items move when the layout changes). */
   _place(e, r) {
@@ -299,7 +313,7 @@ export class DeepZoom {
     const f = this.full[i] || 0;
     if (!f) return (MOSAIC_RATIO * this.coll.cellSize[0]) / this.v.cellVp[0];
     const e = this.entries.get(i);
-    const c = e && e.w ? containRect(r, e.w, e.h) : null;
+    const c = e && e.w ? placeRect(r, e.w, e.h, this.coll.cellFit) : null;
     return f / (c ? Math.max(c.w, c.h) : Math.min(r.w, r.h));
   }
 
