@@ -2,6 +2,11 @@
 decode-once reference (one libvips thumbnail per image at 256 px, written as one JPEG, on 2 threads).
 
     .venv/bin/python bench/cold.py --large 200 --tiny 2000 [--skip features] [--json out.json]
+    .venv/bin/python bench/cold.py --large 500 --tiny 2000 --artworks 10000 --json out.json
+
+``--artworks N``: also a whole cold build (bench/bench.py's child, every stage measured) of N
+artworks from bench/sources.py, once without per-item pyramids (``--full-res 0``, as builds were
+before them) and once with them (the default).
 
 Collections (made once under --work, default /tmp/salon-cold): ``large``: 3000 x 2000 PNGs of the
 two scikit-learn photos, mirrored, colour-shifted and with light noise so PNG cannot compress them
@@ -117,11 +122,34 @@ def bench(name: str, folder: Path, o: argparse.Namespace) -> dict:
     return res
 
 
+def artworks(n: int, o: argparse.Namespace) -> dict:
+    """Cold builds of n artworks (a fresh cache each), without and with per-item pyramids."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import sources
+
+    import bench as whole
+    work = Path(o.artwork_work)
+    images, csv_path = sources.artworks(work, n)
+    res: dict = {"images": n}
+    for label, extra in (("full_res_0", {"full_res": 0}), ("pyramids", {})):
+        run = Path(o.work) / f"build-{n}-{label}"
+        shutil.rmtree(run, ignore_errors=True)
+        try:
+            res[label] = whole.run_child("build", {"images": str(images), "csv": str(csv_path),
+                                                   "out": str(run / "site"), "cache": str(run / "cache"),
+                                                   "n": n, "extra": extra}, Path(o.work) / "cold-build.log")
+        finally:
+            shutil.rmtree(run, ignore_errors=True)
+    return res
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--work", default="/tmp/salon-cold")
     p.add_argument("--large", type=int, default=200)
     p.add_argument("--tiny", type=int, default=2000)
+    p.add_argument("--artworks", type=int, default=0, help="also cold whole builds of N artworks")
+    p.add_argument("--artwork-work", default="/tmp/salon-bench", help="where bench/sources.py keeps artworks")
     p.add_argument("--skip", default="")
     p.add_argument("--only", default="large,tiny")
     p.add_argument("--json", default="")
@@ -133,6 +161,8 @@ def main() -> None:
         out["large"] = bench("large", make_collection(work / f"large-{o.large}", o.large, 3000, 2000), o)
     if "tiny" in o.only and o.tiny:
         out["tiny"] = bench("tiny", make_collection(work / f"tiny-{o.tiny}", o.tiny, 40, 40), o)
+    if o.artworks:
+        out["artworks"] = artworks(o.artworks, o)
     out["load_average_after"] = os.getloadavg()
     text = json.dumps(out, indent=1)
     print(text)

@@ -6,6 +6,14 @@ Serves SITE with http-server, opens the page in headless Chromium, opens search 
 uploads each query `repeat` times and prints the bytes fetched for search, the one-off load
 time and the per-query times (median) the page measured: prepare (decode + resample),
 model (onnxruntime-web, WASM, one thread), rank (PCA + int8 scores + sort) and total.
+
+  .venv/bin/python bench/image_search.py --fidelity SITE [OTHER.onnx …] [--images DIR]
+
+Fidelity of the browser's query path (no browser: the site's model.onnx run by ONNX Runtime, as
+`run.py search` runs it; each OTHER.onnx too): every item's own file is queried and compared
+with the build (float32 features, PCA, int8 codes). Prints the features' cosine to the build's
+(min / mean, items and photos), how often the item itself comes first, P@5 of the next five by
+the category column, and the overlap of the top 10 with the same query made with float32 features.
 """
 from __future__ import annotations
 
@@ -41,12 +49,54 @@ def serve(site: Path) -> tuple[subprocess.Popen, str]:
     return proc, f"http://127.0.0.1:{port}/"
 
 
+def fidelity(site: Path, others: list[Path], images: Path, group: str = "category") -> None:
+    import numpy as np
+
+    from pipeline import image_search
+    from pipeline.model import ort_session, resolve
+    index = image_search.load_index(site)
+    coll = index.collection
+    chunks = sorted((site / "data" / "items").glob("*.json"), key=lambda p: int(p.stem))
+    items = [it for p in chunks for it in json.loads(p.read_text("utf-8"))["items"]]
+    col = [f["key"] for f in coll["fields"]].index(group)
+    labels = np.array([it["values"][col] for it in items])
+    photos = sorted((Path(np.__file__).parent.parent / "sklearn" / "datasets" / "images").glob("*.jpg"))
+    x = np.stack([image_search.pixels(index, p) for p in [images / it["id"] for it in items] + photos])
+    n = len(items)
+    ref = resolve().load()(x)                                  # the build's features (float32)
+    ref_top = [[i for i, _ in image_search.rank(index, v, 10)] for v in (ref - index.mean) @ index.matrix.T]
+    models: list[tuple[str, str | None]] = [("float32 (the build)", None),
+                                            ("site model.onnx", str(site / coll["image_search"]["model"]["file"]))]
+    models += [(p.name, str(p)) for p in others]
+    print(f"{n} items + {len(photos)} photos; group column {group!r}")
+    print("| model | bytes | cosine to float32, items min / mean | photos min | own item first | P@5 | top-10 overlap |")
+    print("|---|---:|---|---|---:|---:|---:|")
+    for name, file in models:
+        feats = ref if file is None else ort_session(file).run(["features"], {"pixels": x.astype(np.float32)})[0]
+        cos = (feats * ref).sum(1) / np.linalg.norm(feats, axis=1) / np.linalg.norm(ref, axis=1)
+        tops = [[i for i, _ in image_search.rank(index, v, 10)] for v in (feats[:n] - index.mean) @ index.matrix.T]
+        first = np.mean([t[0] == i for i, t in enumerate(tops)])
+        p5 = np.mean([labels[[j for j in t if j != i][:5]] == labels[i] for i, t in enumerate(tops)])
+        overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(tops, ref_top)])
+        size = f"{Path(file).stat().st_size:,}" if file else "-"
+        print(f"| {name} | {size} | {cos[:n].min():.5f} / {cos[:n].mean():.5f} | {cos[n:].min():.5f} | "
+              f"{first:.3f} | {p5:.4f} | {overlap:.4f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("site", type=Path)
-    ap.add_argument("queries", type=Path, nargs="+")
+    ap.add_argument("queries", type=Path, nargs="*")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--fidelity", action="store_true", help="compare the query path with the build (no browser)")
+    ap.add_argument("--images", type=Path, default=ROOT / "node_modules" / "openmoji" / "color" / "svg")
     a = ap.parse_args()
+    if a.fidelity:
+        sys.path.insert(0, str(ROOT))
+        fidelity(a.site, a.queries, a.images)
+        return
+    if not a.queries:
+        ap.error("give at least one query image (or --fidelity)")
     from playwright.sync_api import sync_playwright
     desc = json.loads((a.site / "data" / "collection.json").read_text())["image_search"]
     print(f"items {desc['vectors']['count']}: model {desc['model']['bytes']:,} B, runtime {desc['runtime']['bytes']:,} B, "
@@ -63,7 +113,7 @@ def main() -> None:
             before = dict(fetched)
             t = time.perf_counter()
             page.click("#image-search-open")
-            n, rows = 0, {}
+            n, rows = 0, dict[str, list[dict]]()
             for q in a.queries:
                 for _ in range(a.repeat):
                     n += 1
@@ -89,4 +139,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -44,8 +44,15 @@ SVG_SECONDS = 10           # CPU seconds to draw one SVG (a pathological filter 
 SVG_MEMORY_MB = 384        # address space of a process drawing SVG (a plain one needs ~130)
 SVG_AT_ONCE = 3            # SVG drawing processes: at most 1.15 GB between them
 SVG_NESTING = 3            # levels of SVG embedded in SVG whose images are counted
-DECODER_VERSION = 3  # in the thumbnail cache's key: pictures an older decoder made are remade
-# 3: cell, preview and CNN input derived from one decode (decode_set)
+DECODER_VERSION = 4  # in the thumbnail cache's key: pictures an older decoder made are remade
+# 3: cell, preview and CNN input derived from one decode (decode_set); 4: small images by Pillow
+# Small plain PNG/JPEG files are decoded and resampled by Pillow (small_set): for them libvips'
+# per-operation set-up, not pixels, is the cost (~1 ms per resize or save on a 40 px image:
+# bench/README.md, issue 16). Plain: 8-bit RGB/grey/palette, with or without alpha, no ICC
+# profile, no EXIF turn, one frame; anything else, and anything Pillow fails on, goes to libvips.
+SMALL_PX = 512 * 512
+SMALL_FORMATS = ("PNG", "JPEG")
+SMALL_MODES = ("RGB", "RGBA", "L", "LA", "P", "1")
 DEFAULT_MAX_MEGAPIXELS = 1000.0  # 1 gigapixel: posters scanned at 600 dpi pass, bombs do not
 
 pyvips.block_untrusted_set(True)
@@ -225,6 +232,9 @@ def decode(path: Path, width: int, height: int, fit: str, background: list[int],
         refusal = size_refusal(path, max_megapixels)
         if refusal:
             raise TooLarge(refusal)
+    small = small_set(path, {"im": (width, height, fit)}, background, max_megapixels)
+    if small is not None:
+        return pyvips.Image.new_from_array(small["im"], interpretation="srgb")
     size = "force" if fit == "force" else "both"
     crop = "centre" if fit == "fill" else "none"
     if is_svg(path):
@@ -270,6 +280,77 @@ def decode_set(path: Path, boxes: dict[str, Box], background: list[int], fail_on
     else:
         master = _settle(_raster(path, mw, mh, "both", "none", fail_on), background)
     return {name: _fit(master, *box) for name, box in boxes.items()}
+
+
+def small_set(path: Path, boxes: dict[str, Box], background: list[int],
+              max_megapixels: float | None = None) -> dict[str, np.ndarray] | None:
+    """Every named box of a small plain PNG/JPEG (SMALL_PX, SMALL_MODES) as an (h, w, 3) uint8
+    array, each resampled once from the decoded pixels the way libvips' thumbnail does it
+    (Lanczos 3 down, bicubic up, pixel centres aligned, alpha flattened on the background);
+    None for any other file, or one Pillow cannot decode cleanly: libvips then decides."""
+    from PIL import Image
+    try:
+        with Image.open(path, formats=SMALL_FORMATS) as im:
+            w, h = im.size
+            if (w * h > SMALL_PX or im.mode not in SMALL_MODES or im.info.get("icc_profile")
+                    or getattr(im, "n_frames", 1) != 1 or im.getexif().get(0x0112, 1) != 1
+                    or (max_megapixels is not None and _pixel_refusal(w, h, max_megapixels))):
+                return None
+            im.load()
+            flat = _pil_flatten(im, background)
+    except Exception:  # damaged, or not PNG/JPEG: libvips' decoder words the reason
+        return None
+    return {name: np.asarray(_pil_fit(flat, *box)) for name, box in boxes.items()}
+
+
+def _pil_flatten(im, background: list[int]):
+    from PIL import Image
+    if im.mode == "P" or (im.mode in ("L", "RGB") and "transparency" in im.info):
+        im = im.convert("RGBA")
+    if im.mode in ("RGBA", "LA"):
+        flat = Image.new("RGB", im.size, tuple(background))
+        flat.paste(im.convert("RGBA"), mask=im.getchannel("A"))
+        return flat
+    return im.convert("RGB")
+
+
+def _pil_fit(im, width: int, height: int, fit: str):
+    """One box from full-size pixels: the output size and crop of libvips' thumbnail_image."""
+    w, h = im.size
+    if fit == "force":
+        size = (width, height)
+    else:
+        pick = min if fit == "contain" else max
+        scale = pick(width / w, height / h)
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    # as libvips' resize: axes that shrink first (Lanczos 3), then axes that grow (bicubic)
+    for axis in sorted((0, 1), key=lambda a: size[a] > im.size[a]):
+        if size[axis] != im.size[axis]:
+            im = _pil_axis(im, axis, size[axis])
+    if fit == "fill" and size != (width, height):
+        left, top = (size[0] - width) // 2, (size[1] - height) // 2
+        im = im.crop((left, top, left + min(width, size[0]), top + min(height, size[1])))
+    return im
+
+
+_PAD = 4  # edge pixels repeated beyond the border for the bicubic kernel (libvips extends by copy)
+
+
+def _pil_axis(im, axis: int, n: int):
+    """Resample one axis to n pixels. Enlarging, libvips samples output pixel x at input x / s -
+    0.5 (Pillow: (x + 0.5) / s - 0.5), so the source window is shifted by -0.5 / s: with it, the
+    two agree to 0.06 of a level on average (bench/README.md)."""
+    from PIL import Image
+    w, h = im.size
+    old = im.size[axis]
+    if n < old:
+        return im.resize((n, h) if axis == 0 else (w, n), Image.Resampling.LANCZOS)
+    pad = [(0, 0), (0, 0), (0, 0)]
+    pad[1 - axis] = (_PAD, _PAD)  # numpy's first axis is the image's y
+    padded = Image.fromarray(np.pad(np.asarray(im), pad, mode="edge"))
+    shift = _PAD - 0.5 * old / n
+    box = (shift, 0, shift + w, h) if axis == 0 else (0, shift, w, shift + h)
+    return padded.resize((n, h) if axis == 0 else (w, n), Image.Resampling.BICUBIC, box=box)
 
 
 def _first_size(w: int, h: int, boxes) -> tuple[int, int]:

@@ -17,7 +17,7 @@ from .cache import load_npy, save_npy
 from .model import DEFAULT_MODEL, MODELS, Model  # noqa: F401  (the CLI's choices and defaults)
 from .thumbnails import CNN_INPUT_VERSION, cnn_input
 
-PREFETCH = 2   # batches decoded ahead of the model
+PREFETCH = 2   # batches decoded ahead of the model (beside those in it)
 
 
 def _cache_path(cache: Path, key: str, digest: str) -> Path:
@@ -49,11 +49,22 @@ def extract(root: Path, items: list[tuple[str, str]], cache: Path, model: Model,
             return [pool.submit(load, i) for i in idx]
 
         batches = [todo[s:s + batch] for s in range(0, len(todo), batch)]
-        with ThreadPoolExecutor(os.cpu_count() or 2) as pool, \
+        cores = len(os.sched_getaffinity(0))
+        with ThreadPoolExecutor(cores) as pool, ThreadPoolExecutor(cores) as infer, \
                 tqdm(total=len(todo), desc="features", unit="img", leave=False) as bar:
-            # decoding runs PREFETCH batches ahead of the model, and starts while the model loads
+            # decoding runs PREFETCH batches ahead of the model, and starts while the model loads;
+            # up to ex.at_once batches are in the model at once
             ahead = deque(decode_batch(pool, b) for b in batches[:PREFETCH])
             ex = model.load()
+            running: deque[tuple[list[int], Future]] = deque()
+
+            def finish() -> None:
+                done, fut = running.popleft()
+                for i, f in zip(done, fut.result()):
+                    save_npy(_cache_path(cache, key, items[i][1]), f)
+                    rows[i] = f
+                bar.update(len(done))
+
             for n, idx in enumerate(batches):
                 decoded = [f.result() for f in ahead.popleft()]
                 if n + PREFETCH < len(batches):
@@ -62,12 +73,13 @@ def extract(root: Path, items: list[tuple[str, str]], cache: Path, model: Model,
                 for i, a in zip(idx, decoded):
                     if isinstance(a, str):
                         failed[items[i][0]] = a
+                bar.update(len(idx) - len(good))
                 if good:
-                    feats = ex(np.stack([a for _, a in good]))
-                    for (i, _), f in zip(good, feats):
-                        save_npy(_cache_path(cache, key, items[i][1]), f)
-                        rows[i] = f
-                bar.update(len(idx))
+                    running.append(([i for i, _ in good], infer.submit(ex, np.stack([a for _, a in good]))))
+                while len(running) >= max(1, ex.at_once):
+                    finish()
+            while running:
+                finish()
     dim = next((r.shape[0] for r in rows if r is not None), 0)
     matrix = np.zeros((len(items), dim), dtype=np.float32)
     for i, r in enumerate(rows):

@@ -2,10 +2,12 @@
 ``search`` CLI) can find the items most like any image, with no server.
 
 The default model (torchvision's MobileNetV2) is written as the same ONNX graph the build runs
-(``mobilenet_v2.to_onnx``: raw RGB pixels 0..255, NHWC, in; pooled features out), with its
-weights stored as float16 (half the download) and cast back to float32 when loaded.
+(``mobilenet_v2.to_onnx``: raw RGB pixels 0..255, NHWC, in; pooled features out), with its large
+convolution weights stored as int8 codes with one scale per output channel (``weight_quantized``:
+a quarter of the float32 bytes; activations stay float32, so features match the build's closely).
 The build's vectors are PCA projections of the features; the browser repeats that projection
-and scores items by cosine similarity against int8 codes with a per-item scale.
+(components stored as int8 rows with a scale each) and scores items by cosine similarity against
+int8 codes with a per-item scale.
 """
 from __future__ import annotations
 
@@ -23,7 +25,12 @@ from .model import DEFAULT_MODEL, Model
 FOLDER = "data/image-search"             # inside the site
 ORT_DIR = "assets/ort"                   # onnxruntime-web, copied from node_modules
 ORT_FILES = ["ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"]
-SCHEMA = 1
+SCHEMA = 2                               # 2: pca.bin's matrix as int8 rows with a scale each
+MODEL_FORMAT = 2                         # the browser model in the cache: 1 float16, 2 int8 weights
+# Weight-only int8 (bench/README.md, "Inference backends"): convolution weights of QUANT_MIN values
+# or more become int8 codes (symmetric, one scale per output channel); smaller ones (the first
+# layers', where rounding costs the most for the fewest bytes) and the biases stay float16.
+QUANT_MIN = 4096
 # "No close match" (bench/README.md, "Search by image: when is a match close?"): the best item is a
 # close match only if its score is at least MATCH_MIN and MATCH_TYPICAL x the collection's typical
 # nearest-neighbour score, and it stands out from the second best by MATCH_MARGIN, unless it scores
@@ -36,11 +43,51 @@ TYPICAL_SAMPLE = 500                     # items whose best neighbour gives the 
 # ---- the model as ONNX ---------------------------------------------------------------------
 
 def model_file(cache: Path, model: Model) -> Path:
-    """The browser model (float16 weights) for ``model``, written once into the cache."""
-    path = cache / "image-search" / f"{model.key}-onnx{SCHEMA}.onnx"
+    """The browser model (int8 weights, ``weight_quantized``) for ``model``, written once into the cache."""
+    path = cache / "image-search" / f"{model.key}-web{MODEL_FORMAT}.onnx"
     if not path.is_file():
-        write_bytes(path, model.onnx(half=True))
+        write_bytes(path, weight_quantized(model.onnx()))
     return path
+
+
+def _int8_rows(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric int8 codes of ``w`` with one float32 scale per row (first axis): w ~= scale * codes."""
+    amax = np.abs(w.reshape(len(w), -1)).max(axis=1)
+    scale = (np.where(amax > 0, amax, 1) / 127).astype(np.float32)
+    codes = np.clip(np.rint(w / scale.reshape(-1, *[1] * (w.ndim - 1))), -127, 127).astype(np.int8)
+    return codes, scale
+
+
+def weight_quantized(graph: bytes, min_values: int = QUANT_MIN) -> bytes:
+    """A float32 ONNX graph with its Conv weights of ``min_values`` values or more stored as int8
+    codes and per-output-channel scales, restored by a DequantizeLinear node (axis 0) in front of
+    the Conv; its other Conv weights and biases as float16, restored by a Cast. Nothing else changes:
+    activations and arithmetic stay float32 (a static int8 model lost neighbours, bench/README.md)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    m = onnx.load_from_string(graph)
+    convs = [n for n in m.graph.node if n.op_type == "Conv"]
+    weights, biases = {n.input[1] for n in convs}, {n.input[2] for n in convs if len(n.input) > 2}
+    kept, added, restore = [], [], []
+    for init in m.graph.initializer:
+        if init.name not in weights | biases or init.data_type != TensorProto.FLOAT:
+            kept.append(init)
+            continue
+        w = numpy_helper.to_array(init)
+        if init.name in weights and w.size >= min_values:
+            codes, scale = _int8_rows(w)
+            added += [numpy_helper.from_array(codes, f"{init.name}_q"), numpy_helper.from_array(scale, f"{init.name}_s")]
+            restore.append(helper.make_node("DequantizeLinear", [f"{init.name}_q", f"{init.name}_s"], [init.name], axis=0))
+        else:
+            added.append(numpy_helper.from_array(w.astype(np.float16), f"{init.name}_h"))
+            restore.append(helper.make_node("Cast", [f"{init.name}_h"], [init.name], to=TensorProto.FLOAT))
+    del m.graph.initializer[:]
+    m.graph.initializer.extend(kept + added)
+    nodes = list(m.graph.node)
+    del m.graph.node[:]
+    m.graph.node.extend(restore + nodes)  # restored weights first: the graph stays topologically sorted
+    onnx.checker.check_model(m)
+    return m.SerializeToString()
 
 
 # ---- vectors --------------------------------------------------------------------------------
@@ -54,7 +101,9 @@ def quantize(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _pca_bytes(mean: np.ndarray, components: np.ndarray) -> bytes:
-    return mean.astype("<f4").tobytes() + components.astype("<f2").tobytes()
+    """The mean (float32), one scale per component (float32), then the components as int8 rows."""
+    codes, scales = _int8_rows(components)
+    return mean.astype("<f4").tobytes() + scales.astype("<f4").tobytes() + codes.tobytes()
 
 
 def typical_neighbour_score(scales: np.ndarray, codes: np.ndarray) -> float:
@@ -123,7 +172,8 @@ def export(out: Path, reduced: np.ndarray, mean: np.ndarray, components: np.ndar
                   "background": list(background), "dims": d},
         "pca": {"file": f"{FOLDER}/pca.bin", "bytes": size(f"{FOLDER}/pca.bin"), "dims": d, "components": k,
                 "mean": {"offset": 0, "dtype": "float32", "shape": [d]},
-                "matrix": {"offset": 4 * d, "dtype": "float16", "shape": [k, d]}},
+                "scales": {"offset": 4 * d, "dtype": "float32", "shape": [k]},
+                "matrix": {"offset": 4 * d + 4 * k, "dtype": "int8", "shape": [k, d]}},
         "vectors": {"file": f"{FOLDER}/vectors.bin", "bytes": size(f"{FOLDER}/vectors.bin"), "count": n, "dims": k,
                     "scales": {"offset": 0, "dtype": "float32", "shape": [n]},
                     "codes": {"offset": 4 * n, "dtype": "int8", "shape": [n, k]}},
@@ -144,7 +194,7 @@ class Index:
     desc: dict
     session: Any             # onnxruntime.InferenceSession
     mean: np.ndarray         # (D,)
-    matrix: np.ndarray       # (k, D) PCA components
+    matrix: np.ndarray       # (k, D) PCA components, as the page restores them
     scales: np.ndarray       # (N,)
     codes: np.ndarray        # (N, k) int8
 
@@ -166,12 +216,16 @@ def load_index(site: Path) -> Index:
     if not desc:
         raise UserError(f"{site} was built without image search (--no-image-search, or a --model "
                         f"other than {DEFAULT_MODEL}); rebuild it to search by image")
+    if desc.get("schema") != SCHEMA:
+        raise UserError(f"{site}'s image search files are of an older format; rebuild the site")
     import onnxruntime
     try:
         session = onnxruntime.InferenceSession(str(site / desc["model"]["file"]), providers=["CPUExecutionProvider"])
         pca = (site / desc["pca"]["file"]).read_bytes()
         vec = (site / desc["vectors"]["file"]).read_bytes()
-        return Index(site, coll, desc, session, _view(pca, desc["pca"]["mean"]), _view(pca, desc["pca"]["matrix"]),
+        p = desc["pca"]
+        matrix = _view(pca, p["scales"])[:, None] * _view(pca, p["matrix"]).astype(np.float32)
+        return Index(site, coll, desc, session, _view(pca, p["mean"]), matrix,
                      _view(vec, desc["vectors"]["scales"]), _view(vec, desc["vectors"]["codes"]))
     except Exception as e:  # missing, truncated or foreign files: a rebuild fixes them
         raise UserError(f"the image search files of {site} are missing or damaged "

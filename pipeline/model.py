@@ -41,6 +41,7 @@ class Extractor:
     key: str
     size: int
     run: Callable[[np.ndarray], np.ndarray]
+    at_once: int = 1  # calls that may run at the same time (ONNX Runtime: one per core, each on one thread)
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         return np.asarray(self.run(rgb), dtype=np.float32)
@@ -83,9 +84,13 @@ class Model:
         if self.backend == GIVEN:
             raise RuntimeError("a --features model has no network to load")
         if self.backend == "onnxruntime":
-            session = ort_session(self.onnx())
+            # one thread per call and one call per core: cheaper per image than one call spread
+            # over every core (no hand-offs between operators; bench/README.md), and each core
+            # takes the next batch as soon as it is free
+            session = ort_session(self.onnx(), threads=1)
             return Extractor(self.name, self.key, self.input_size,
-                             lambda rgb: session.run(["features"], {"pixels": rgb.astype(np.float32)})[0])
+                             lambda rgb: session.run(["features"], {"pixels": rgb.astype(np.float32)})[0],
+                             at_once=len(os.sched_getaffinity(0)))
         return _load_keras(self)
 
 

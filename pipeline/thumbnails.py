@@ -21,7 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .cache import read_json, write_json
-from .decode import DECODER_VERSION, DEFAULT_MAX_MEGAPIXELS, Refused, TooLarge, decode_set, letterbox, to_array
+from .decode import DECODER_VERSION, DEFAULT_MAX_MEGAPIXELS, Refused, TooLarge, decode_set, letterbox, small_set, to_array
 from .intake import colour_hex
 from .parallel import parallel_map
 from .report import disk_problem
@@ -55,7 +55,8 @@ def thumbnail_paths(cache: Path, spec: ThumbSpec, digest: str) -> tuple[Path, Pa
     return base / f"{digest}.cell.jpg", base / f"{digest}.jpg"
 
 
-CNN_INPUT_VERSION = 2  # in the features cache's key: 2 = derived from the thumbnails' decode, lossless PNG
+CNN_INPUT_VERSION = 3  # in the features cache's key: 2 = derived from the thumbnails' decode, lossless PNG;
+# 3: small images (decode.small_set) made by Pillow, and not stored: remade from the file
 
 
 def cnn_input_path(cache: Path, size: int, background, digest: str) -> Path:
@@ -71,13 +72,17 @@ def _cnn_png(im) -> bytes:
 
 def cnn_input(root: Path, rel: str, digest: str, cache: Path | None, size: int, background) -> np.ndarray:
     """The (size, size, 3) model input of an image: the thumbnail stage's file when it made one,
-    else made the same way now (one decode, the same PNG): either way the same input."""
+    else made the same way now (one decode, the same PNG): either way the same input. A small
+    image's input is not stored: decoding it again (~0.3 ms) is cheaper than a PNG's encode,
+    write and read, and gives the same pixels."""
     import pyvips
     path = cnn_input_path(cache, size, background, digest) if cache is not None else None
     try:
         data = path.read_bytes() if path is not None else None
     except OSError:
         data = None
+    if data is None and (small := small_set(root / rel, {"cnn": (size, size, "force")}, list(background))):
+        return small["cnn"]
     if data is None:
         im = decode_set(root / rel, {"cnn": (size, size, "force")}, list(background))["cnn"]
         data = _cnn_png(im)
@@ -122,6 +127,11 @@ def _write(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str, fail
     cell_path, preview_path = thumbnail_paths(cache, spec, digest)
     bg = list(spec.background)
     boxes = {"cell": (*spec.cell, spec.fit), "preview": (spec.preview, spec.preview, "contain")}
+    small = small_set(root / rel, boxes, bg, max_mpx) if fail_on == "error" else None
+    if small is not None:  # Pillow: a small plain file decodes cleanly (its CNN input is remade)
+        _put(preview_path, _jpeg(small["preview"], 85))
+        _put(cell_path, _jpeg(_letterbox(small["cell"], spec.cell, bg), 95))
+        return
     if spec.cnn:
         boxes["cnn"] = (spec.cnn, spec.cnn, "force")
     ims = decode_set(root / rel, boxes, bg, fail_on, max_mpx)
@@ -132,6 +142,29 @@ def _write(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str, fail
         out.append((cnn_input_path(cache, spec.cnn, spec.background, digest), _cnn_png(ims["cnn"])))
     for path, data in out:
         _put(path, data)
+
+
+def _jpeg(rgb: np.ndarray, quality: int) -> bytes:
+    """Pillow's JPEG as libvips' jpegsave writes it: the same libjpeg tables for the quality, and
+    chroma subsampled below quality 90 only."""
+    import io
+
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=quality, subsampling=2 if quality < 90 else 0)
+    return buf.getvalue()
+
+
+def _letterbox(rgb: np.ndarray, cell: tuple[int, int], background: list[int]) -> np.ndarray:
+    """decode.letterbox for an array: centred on the background, exactly the cell's size."""
+    h, w = rgb.shape[:2]
+    if (w, h) == tuple(cell):
+        return rgb
+    out = np.empty((cell[1], cell[0], 3), np.uint8)
+    out[:] = background
+    x, y = (cell[0] - w) // 2, (cell[1] - h) // 2
+    out[y:y + h, x:x + w] = rgb
+    return out
 
 
 def _decode_outcome(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str, max_mpx: float) -> dict:

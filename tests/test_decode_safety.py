@@ -213,3 +213,31 @@ def test_hostile_files_build_and_are_reported_by_name(tmp_path):
     assert report.skipped["bomb.svgz"].startswith(".svgz expands to more than 16 MB")
     summary = report.summary(tmp_path / "site")
     assert "upload.jpg: not an image" in summary and "bomb.svgz: .svgz expands" in summary
+
+
+def test_small_plain_images_decode_by_pillow_as_libvips_would(tmp_path):
+    """Small plain PNG/JPEG go through Pillow (decode.small_set): every box's size equals libvips'
+    and its pixels differ by under a level on average, enlarged or reduced, with alpha flattened; files
+    that are not plain (an ICC profile, 16 bits) are left to libvips."""
+    rng = np.random.default_rng(1)
+    y, x = np.mgrid[0:37, 0:53]
+    rgba = np.dstack([x * 4, y * 6, (x + y) * 2, np.where(x > 40, 90, 255)]).astype(np.uint8)  # smooth, like a picture
+    rgba[..., :3] = np.clip(rgba[..., :3] + rng.integers(-2, 3, rgba[..., :3].shape), 0, 255)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
+    Image.fromarray(rgba[..., :3]).resize((300, 210)).save(tmp_path / "b.jpg", quality=90)
+    boxes = {"cell": (128, 128, "contain"), "preview": (256, 256, "contain"), "cnn": (224, 224, "force"),
+             "fill": (100, 100, "fill"), "down": (40, 40, "contain")}
+    bg = [200, 220, 240]
+    for name in ("a.png", "b.jpg"):
+        got = decode.small_set(tmp_path / name, boxes, bg)
+        assert got is not None
+        for box, (w, h, fit) in boxes.items():
+            want = decode.to_array(decode._to_srgb(decode._raster(
+                tmp_path / name, w, h, "force" if fit == "force" else "both", "centre" if fit == "fill" else "none",
+                "error"), bg))
+            assert got[box].shape == want.shape, (name, box)
+            assert np.abs(got[box].astype(int) - want).mean() < 1.0, (name, box)  # under a level
+    Image.fromarray(rgba[..., :3]).save(tmp_path / "icc.png", icc_profile=b"\0" * 200)
+    Image.fromarray(rgba[..., 0].astype(np.uint16) * 257).save(tmp_path / "deep.png")
+    assert decode.small_set(tmp_path / "icc.png", boxes, bg) is None
+    assert decode.small_set(tmp_path / "deep.png", boxes, bg) is None

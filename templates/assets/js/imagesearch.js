@@ -8,7 +8,7 @@
 // Files and their layout: docs/site-format.md, "data/image-search/".
 import { el, clear, fmt } from './util.js';
 import { getItem } from './data.js';
-import { halfToFloat, resize, flatten, project, scoreAll } from './resample.js';
+import { resize, flatten, project, scoreAll } from './resample.js';
 
 const SHOW = 24;          // results listed and marked on the mosaic
 const MAX_PIXELS = 40e6;  // larger images are halved by the canvas before our resampling
@@ -56,7 +56,7 @@ export function initImageSearch(app, { viewer, marks = null }) {
   const coll = app.coll;
   const desc = coll.raw && coll.raw.image_search;
   const button = document.getElementById('image-search-open');
-  if (!desc || desc.schema !== 1) { if (button) button.hidden = true; return null; }
+  if (!desc || desc.schema !== 2) { if (button) button.hidden = true; return null; }  // image_search.SCHEMA
   loadCss(CSS);  // small; the model and vectors wait until search is opened
   const ui = new ImageSearchUI(app, desc, viewer, marks);
   if (button) {
@@ -129,6 +129,13 @@ const WASM = 'ort-wasm-simd-threaded.wasm';   // the runtime's WebAssembly (most
 /** Bytes to fetch before the first search: model, PCA, vectors and the runtime. */
 export const engineBytes = (desc) => desc.model.bytes + desc.pca.bytes + desc.vectors.bytes + desc.runtime.bytes;
 
+/** int8 rows (each `d` long) times their scales, as float32: pca.bin's components. */
+export function dequantizeRows(codes, scales, d) {
+  const out = new Float32Array(codes.length);
+  for (let r = 0; r < scales.length; r++) for (let j = r * d; j < (r + 1) * d; j++) out[j] = codes[j] * scales[r];
+  return out;
+}
+
 /** Loads onnxruntime-web, the model, the PCA and the item vectors (once); onBytes(n) counts them. */
 async function loadEngine(desc, onBytes) {
   const t0 = performance.now();
@@ -151,7 +158,7 @@ async function loadEngine(desc, onBytes) {
   return {
     ort, session, d, k, n,
     mean: new Float32Array(pca, p.mean.offset, d),
-    matrix: halfToFloat(new Uint16Array(pca, p.matrix.offset, k * d)),
+    matrix: dequantizeRows(new Int8Array(pca, p.matrix.offset, k * d), new Float32Array(pca, p.scales.offset, k), d),
     scales: new Float32Array(vec, v.scales.offset, n),
     codes: new Int8Array(vec, v.codes.offset, n * k),
     loadMs: performance.now() - t0,
