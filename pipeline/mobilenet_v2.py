@@ -126,25 +126,21 @@ def build(state: dict[str, np.ndarray] | None = None, size: int = 224):
 # ---- the same network as ONNX ---------------------------------------------------------------
 
 class _Graph:
-    """Collects ONNX nodes and float16 initializers (cast to float32 inside the graph)."""
+    """Collects ONNX nodes and float32 initializers."""
 
-    def __init__(self, half: bool):
+    def __init__(self) -> None:
         self.nodes: list = []   # onnx NodeProto
         self.inits: list = []   # onnx TensorProto
-        self.half, self._n = half, 0
+        self._n = 0
 
     def name(self, base: str) -> str:
         self._n += 1
         return f"{base}_{self._n}"
 
-    def const(self, base: str, value: np.ndarray, exact: bool = False) -> str:
-        from onnx import helper, numpy_helper
+    def const(self, base: str, value: np.ndarray) -> str:
+        from onnx import numpy_helper
         name = self.name(base)
-        if not self.half or exact:
-            self.inits.append(numpy_helper.from_array(value.astype(np.float32), name))
-            return name
-        self.inits.append(numpy_helper.from_array(value.astype(np.float16), name + "_h"))
-        self.nodes.append(helper.make_node("Cast", [name + "_h"], [name], to=1))  # 1 = FLOAT
+        self.inits.append(numpy_helper.from_array(value.astype(np.float32), name))
         return name
 
     def op(self, kind: str, inputs: list[str], **attrs) -> str:
@@ -161,16 +157,16 @@ def _folded(state: dict[str, np.ndarray], conv: str, bn: str) -> tuple[np.ndarra
     return w, state[f"{bn}.bias"] - state[f"{bn}.running_mean"] * scale
 
 
-def to_onnx(state: dict[str, np.ndarray], size: int = 224, half: bool = False):
+def to_onnx(state: dict[str, np.ndarray], size: int = 224):
     """The network (pooled 1280-d features) as an ONNX model taking RGB 0..255 NHWC.
 
     Batch norm is folded into the convolutions, ReLU6 is Clip(0, 6) and the ImageNet
-    normalisation comes first. ``half`` stores the weights as float16 (half the download for
-    the browser), cast back to float32 inside the graph; the build runs the float32 graph.
+    normalisation comes first. The build runs this float32 graph; the page gets it with
+    weight-only int8 convolutions (``image_search.weight_quantized``).
     """
     from onnx import TensorProto, helper
-    g = _Graph(half)
-    zero, six = g.const("zero", np.array(0, np.float32), True), g.const("six", np.array(6, np.float32), True)
+    g = _Graph()
+    zero, six = g.const("zero", np.array(0, np.float32)), g.const("six", np.array(6, np.float32))
 
     def conv_bn(x: str, spec: ConvBN) -> str:
         w, b = _folded(state, spec.conv, spec.bn)
@@ -179,8 +175,8 @@ def to_onnx(state: dict[str, np.ndarray], size: int = 224, half: bool = False):
                  strides=[spec.stride] * 2, pads=[k // 2] * 4, group=w.shape[0] if spec.depthwise else 1)
         return g.op("Clip", [y, zero, six]) if spec.relu else y
 
-    x = g.op("Sub", ["pixels", g.const("mean", MEAN, True)])
-    x = g.op("Mul", [x, g.const("inv_std", 1 / STD, True)])
+    x = g.op("Sub", ["pixels", g.const("mean", MEAN)])
+    x = g.op("Mul", [x, g.const("inv_std", 1 / STD)])
     x = g.op("Transpose", [x], perm=[0, 3, 1, 2])
     for convs, residual in blocks():
         y = x

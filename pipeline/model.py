@@ -74,10 +74,10 @@ class Model:
                             f"weights: {e}") from e
         return state
 
-    def onnx(self, half: bool = False) -> bytes:
-        """The default network as a serialised ONNX graph (``half``: float16 weights, for the page)."""
+    def onnx(self) -> bytes:
+        """The default network as a serialised float32 ONNX graph."""
         from . import mobilenet_v2
-        return mobilenet_v2.to_onnx(self.state_dict(), self.input_size, half).SerializeToString()
+        return mobilenet_v2.to_onnx(self.state_dict(), self.input_size).SerializeToString()
 
     def load(self) -> Extractor:
         """The runnable network (imports its runtime: ONNX Runtime or TensorFlow)."""

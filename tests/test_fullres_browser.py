@@ -206,10 +206,10 @@ def test_phone_loads_fewer_pyramids_at_once(browser, base):
 def test_fill_cells_stay_seamless_when_the_pyramid_takes_over(browser, tmp_path, site_cache):
     """--resize fill crops each cell to its centre: the item's own image then covers the cell and is
     clipped to the same centre part, so nothing jumps or spills over the neighbours when it takes over."""
+    from browser_helpers import serve
     from PIL import Image
 
     from pipeline.build import Settings, build
-    from browser_helpers import serve
     images = tmp_path / "images"
     images.mkdir()
     for i in range(12):  # wide and tall gradients, different enough to be placed apart

@@ -1,7 +1,7 @@
 // Search by image: the resampler that makes the model input as libvips does, and the vector maths.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { taps, boxShrink, resize, flatten, halfToFloat, project, scoreAll } from '../../templates/assets/js/resample.js';
+import { taps, boxShrink, resize, flatten, project, scoreAll } from '../../templates/assets/js/resample.js';
 
 const solid = (w, h, [r, g, b, a]) => {
   const px = new Uint8ClampedArray(w * h * 4);
@@ -48,13 +48,6 @@ test('transparency is flattened on the background', () => {
   const { pixels, rgba } = flatten(new Float32Array([0, 0, 0, 0, 100, 50, 0, 128]), [255, 255, 255]);
   assert.deepEqual([...pixels], [255, 255, 255, 100 + 127, 50 + 127, 127]);
   assert.deepEqual([...rgba], [255, 255, 255, 255, 227, 177, 127, 255]);
-});
-
-test('half floats', () => {
-  const v = halfToFloat(Uint16Array.from([0x3c00, 0xc000, 0x3555, 0x0001, 0x7c00, 0xfc00, 0x0000]));
-  assert.deepEqual([v[0], v[1], v[3], v[4], v[5], v[6]], [1, -2, 2 ** -24, Infinity, -Infinity, 0]);
-  assert.ok(Math.abs(v[2] - 1 / 3) < 1e-3);
-  assert.ok(Number.isNaN(halfToFloat(Uint16Array.from([0x7e00]))[0]));
 });
 
 test('projection is unit length and scores rank the closest vector first', () => {

@@ -1,17 +1,6 @@
 // The pure arithmetic of search by image (no DOM, tested with node --test): libvips-like
 // resampling of the visitor's image to the model's input, and the vectors' projection and scores.
 
-/** IEEE half floats (Uint16Array) to Float32Array. */
-export function halfToFloat(bits) {
-  const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) {
-    const h = bits[i], s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, m = h & 0x3ff;
-    out[i] = e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
-  }
-  return out;
-}
-
-
 // The build decodes with libvips' thumbnail (size "force"), which shrinks each axis by a whole
 // factor with a box filter (leaving at least x2), reduces the rest with a Lanczos-3 kernel, and
 // if any axis must grow, resamples both axes with a Catmull-Rom cubic displaced by half a pixel.
