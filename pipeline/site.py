@@ -253,9 +253,10 @@ def check_replaceable(out: Path) -> None:
 
 
 def _ours(folder: Path) -> bool:
-    """A leftover Salon can prove it made: a real folder holding the marker, or an empty one."""
+    """A leftover Salon can prove it made: a real folder holding the marker, or one holding at
+    most a half-written marker (a build killed while marking it)."""
     try:
-        return not folder.is_symlink() and folder.is_dir() and (is_salon_site(folder) or _empty(folder))
+        return not folder.is_symlink() and folder.is_dir() and (is_salon_site(folder) or _marking(folder) is not None)
     except OSError:
         return False
 
@@ -265,12 +266,24 @@ def _empty(folder: Path) -> bool:
         return next(entries, None) is None
 
 
+def _marking(folder: Path) -> list[Path] | None:
+    """The files of a folder that holds nothing but the marker being written (its temporary
+    file or a partial marker), or None when it holds anything else."""
+    with os.scandir(folder) as entries:
+        found = [Path(e.path) for e in entries]
+    half = [p for p in found if (p.name == MARKER or p.name.startswith(f"{MARKER}.") and ".tmp" in p.name)
+            and p.is_file() and not p.is_symlink()]
+    return found if len(half) == len(found) else None
+
+
 def _remove(folder: Path) -> None:
     """Delete a folder that ``_ours`` accepted."""
     if is_salon_site(folder):
         shutil.rmtree(folder, ignore_errors=True)
-    else:
-        os.rmdir(folder)  # empty: fails harmlessly if something appeared in it since
+        return
+    for f in _marking(folder) or []:
+        f.unlink()
+    os.rmdir(folder)  # fails harmlessly if something else appeared in it since
 
 
 @contextmanager

@@ -121,18 +121,21 @@ def test_publish_swaps_whole_and_keeps_the_old_site_on_failure(tmp_path):
 
 
 def test_leftovers_of_a_killed_build_are_cleaned_and_a_half_swap_undone(tmp_path):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True).stdout.strip()
+    dead, dead2 = (subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                                  capture_output=True, text=True).stdout.strip() for _ in range(2))
     out = tmp_path / "site"
     (tmp_path / f".site.old-{dead}").mkdir()  # killed between the two renames of publish
     (tmp_path / f".site.old-{dead}" / "index.html").write_text("old")
     site.write_marker(tmp_path / f".site.old-{dead}")  # a published site carries the marker
     (tmp_path / f".site.building-{dead}").mkdir()
+    (tmp_path / f".site.building-{dead}" / f"{site.MARKER}.x1y2.tmp").write_text('{"to')  # killed marking it
     (tmp_path / f".site.building-{os.getppid()}").mkdir()  # a live build's: left alone
+    (tmp_path / f".site.old-{dead2}").mkdir()  # a dead pid's look-alike holding a user's file
+    (tmp_path / f".site.old-{dead2}" / "notes.txt").write_text("mine")
     with site.staging_dir(out):
         pass
     assert (out / "index.html").read_text() == "old"
-    assert sorted(os.listdir(tmp_path)) == [f".site.building-{os.getppid()}", "site"]
+    assert sorted(os.listdir(tmp_path)) == [f".site.building-{os.getppid()}", f".site.old-{dead2}", "site"]
 
 
 def limited(megabytes: int):
