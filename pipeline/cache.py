@@ -45,10 +45,13 @@ def write_bytes(path: Path, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
-def write_json(path: Path, obj: Any, compact: bool = True) -> None:
-    text = (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) if compact
+def json_text(obj: Any, compact: bool = True) -> str:
+    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) if compact
             else json.dumps(obj, ensure_ascii=False, indent=2))
-    write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: Path, obj: Any, compact: bool = True) -> None:
+    write_bytes(path, json_text(obj, compact).encode("utf-8"))
 
 
 def read_json(path: Path, default: Any = None) -> Any:

@@ -33,6 +33,7 @@ IN_MEMORY_PX = 16_800_000  # images up to 4096 x 4096 are decoded once into memo
                            # regions out of order, which a lazy decode would redo
 LAYOUT_VERSION = 1        # bump when the files written change
 PLACEHOLDER_ID = "https://salon.invalid/iiif"  # replaced in the site by the published address
+SERVICE_FILES = ("info.json", "salon.json")  # at a pyramid's top: written per site, not linked from the cache
 
 # decode(path, longest_side) -> sRGB 8-bit 3-band pyvips image, alpha flattened, never upscaled
 # beyond what is asked; the caller chooses the size (vectors: any size; rasters: at most theirs)
@@ -58,6 +59,7 @@ class Pyramids:
     """What the stage made: per digest, the cached folder and its full size; failures by file."""
     folders: dict[str, Path] = field(default_factory=dict)       # digest -> cached pyramid folder
     sizes: dict[str, tuple[int, int]] = field(default_factory=dict)  # digest -> (width, height)
+    paths: dict[str, list[str]] = field(default_factory=dict)    # digest -> its tiles (relative paths)
     failed: dict[str, str] = field(default_factory=dict)         # relpath -> why it has none
     made: int = 0                                                # pyramids cut by this run
     bytes: int = 0                                               # disk size of all of them
@@ -137,9 +139,20 @@ def _finish(folder: Path, width: int, height: int, tile: int) -> dict:
         for n in names:
             total += os.path.getsize(os.path.join(root, n))
             files += 1
-    meta = {"width": width, "height": height, "bytes": total, "files": files + 1, "tile": tile}
+    meta = {"width": width, "height": height, "bytes": total, "files": files + 1, "tile": tile,
+            "paths": tile_paths(folder)}
     write_json(folder / "salon.json", meta)
     return meta
+
+
+def tile_paths(folder: Path) -> list[str]:
+    """The pyramid's image files, as sorted relative POSIX paths: kept in its note so that each
+    build links them into the site without walking ~6 folders an item."""
+    found = []
+    for root, _, names in os.walk(folder):
+        rel = Path(root).relative_to(folder)
+        found += [(rel / n).as_posix() for n in names if not (rel == Path(".") and n in SERVICE_FILES)]
+    return sorted(found)
 
 
 def _one(root: Path, rel: str, digest: str, cache: Path, spec: PyramidSpec, decoder: Decoder) -> dict:
@@ -147,6 +160,9 @@ def _one(root: Path, rel: str, digest: str, cache: Path, spec: PyramidSpec, deco
     dst = pyramid_dir(cache, spec, digest)
     meta = read_json(dst / "salon.json")
     if meta:
+        if "paths" not in meta:  # noted by an earlier version: list them once
+            meta["paths"] = tile_paths(dst)
+            write_json(dst / "salon.json", meta)
         return {**meta, "cached": True}
     try:
         return _cut(root / rel, dst, spec, decoder)
@@ -175,6 +191,7 @@ def make_pyramids(root: Path, items: dict[str, str], cache: Path, spec: PyramidS
             out.files += meta["files"]
         out.folders[digest] = pyramid_dir(cache, spec, digest)
         out.sizes[digest] = (meta["width"], meta["height"])
+        out.paths[digest] = meta["paths"]
         out.made += not meta.get("cached")
     return out
 
