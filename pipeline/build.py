@@ -201,7 +201,7 @@ def _map_and_grid(s: Settings, memo: Memo, state: Path, pkey: str, reduced: np.n
                   items: Items) -> layouts.Placed:
     """The similarity map (t-SNE or UMAP) and grid: the last build's, with new items added, or fresh."""
     method = "umap" if s.projection == "umap" else s.tsne
-    tkey = key(pkey, method, s.perplexity, s.seed, "raw")
+    tkey = key(pkey, method, s.perplexity, s.seed, "raw", projection.EMBED_VERSION)
     setup = key(method, s.perplexity, s.seed, s.pca, s.grid, s.model, s.weights, bool(s.features))
     return layouts.stable_map(state, items.ids, items.hashes(), reduced, setup, lambda: memo.get(
         "tsne", tkey, lambda: {"value": projection.embed(reduced, method, s.perplexity, s.seed)})["value"],

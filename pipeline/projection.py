@@ -40,6 +40,10 @@ def tsne(x: np.ndarray, method: str = "opentsne", perplexity: float = 30.0, seed
     return unit(embed(x, method, perplexity, seed, threads))
 
 
+SHORT_TSNE_MAX = 20_000  # up to this many points openTSNE runs 300 iterations (bench/README.md)
+EMBED_VERSION = 2        # in the cached map's key: raise it when embed() gives other maps
+
+
 def embed(x: np.ndarray, method: str = "opentsne", perplexity: float = 30.0, seed: int = 0,
           threads: int = 2) -> np.ndarray:
     """2-D map of ``x`` in the method's own units (``unit`` rescales it): t-SNE (``opentsne``,
@@ -53,8 +57,11 @@ def embed(x: np.ndarray, method: str = "opentsne", perplexity: float = 30.0, see
     perplexity = float(min(perplexity, (n - 1) / 3))
     if method == "opentsne":
         from openTSNE import TSNE
-        # Barnes-Hut is faster below ~10k points, the FFT method above
+        # Barnes-Hut is faster below ~10k points, the FFT method above. Iterations after the early
+        # exaggeration: 300 instead of 500 halve the time at 10k (Fashion-MNIST: 35 -> 17 s, 10-NN
+        # kept 0.422 -> 0.419) but lose more as n grows (100k: 0.318 -> 0.279), so large sets keep 500
         xy = np.asarray(TSNE(perplexity=perplexity, random_state=seed, n_jobs=threads, verbose=False,
+                             n_iter=300 if n <= SHORT_TSNE_MAX else 500,
                              negative_gradient_method="bh" if n < 10_000 else "fft").fit(x))
     elif method == "multicore":
         try:
