@@ -6,7 +6,8 @@ decode-once reference (one libvips thumbnail per image at 256 px, written as one
 
 ``--artworks N``: also a whole cold build (bench/bench.py's child, every stage measured) of N
 artworks from bench/sources.py, once without per-item pyramids (``--full-res 0``, as builds were
-before them) and once with them (the default).
+before them) and once with them (the default); ``--whole-large``: the same for the large PNGs;
+``--workers N``: each also on a local Dask cluster of N processes (``run.py --workers N``).
 
 Collections (made once under --work, default /tmp/salon-cold): ``large``: 3000 x 2000 PNGs of the
 two scikit-learn photos, mirrored, colour-shifted and with light noise so PNG cannot compress them
@@ -122,25 +123,34 @@ def bench(name: str, folder: Path, o: argparse.Namespace) -> dict:
     return res
 
 
-def artworks(n: int, o: argparse.Namespace) -> dict:
-    """Cold builds of n artworks (a fresh cache each), without and with per-item pyramids."""
+def whole_builds(name: str, images: Path, csv_path: Path | None, n: int, o: argparse.Namespace) -> dict:
+    """Cold whole builds of one collection (a fresh cache each): without per-item pyramids
+    (``--full-res 0``), with them (the default) and, with ``--workers N``, the default on a local
+    Dask cluster of N processes."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import sources
-
     import bench as whole
-    work = Path(o.artwork_work)
-    images, csv_path = sources.artworks(work, n)
     res: dict = {"images": n}
-    for label, extra in (("full_res_0", {"full_res": 0}), ("pyramids", {})):
-        run = Path(o.work) / f"build-{n}-{label}"
+    variants = {"full_res_0": {"full_res": 0}, "pyramids": {}}
+    if o.workers:
+        variants[f"workers_{o.workers}"] = {"workers": o.workers}
+    for label, extra in variants.items():
+        run = Path(o.work) / f"build-{name}-{n}-{label}"
         shutil.rmtree(run, ignore_errors=True)
         try:
-            res[label] = whole.run_child("build", {"images": str(images), "csv": str(csv_path),
+            res[label] = whole.run_child("build", {"images": str(images), "csv": csv_path and str(csv_path),
                                                    "out": str(run / "site"), "cache": str(run / "cache"),
                                                    "n": n, "extra": extra}, Path(o.work) / "cold-build.log")
         finally:
             shutil.rmtree(run, ignore_errors=True)
     return res
+
+
+def artworks(n: int, o: argparse.Namespace) -> dict:
+    """Cold whole builds of n artworks from bench/sources.py."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import sources
+    images, csv_path = sources.artworks(Path(o.artwork_work), n)
+    return whole_builds("artworks", images, csv_path, n, o)
 
 
 def main() -> None:
@@ -150,6 +160,8 @@ def main() -> None:
     p.add_argument("--tiny", type=int, default=2000)
     p.add_argument("--artworks", type=int, default=0, help="also cold whole builds of N artworks")
     p.add_argument("--artwork-work", default="/tmp/salon-bench", help="where bench/sources.py keeps artworks")
+    p.add_argument("--whole-large", action="store_true", help="also cold whole builds of the large PNGs")
+    p.add_argument("--workers", type=int, default=0, help="also each whole build on a local Dask cluster of N")
     p.add_argument("--skip", default="")
     p.add_argument("--only", default="large,tiny")
     p.add_argument("--json", default="")
@@ -158,7 +170,10 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     out = {"load_average": os.getloadavg(), "cores": len(os.sched_getaffinity(0))}
     if "large" in o.only and o.large:
-        out["large"] = bench("large", make_collection(work / f"large-{o.large}", o.large, 3000, 2000), o)
+        large = make_collection(work / f"large-{o.large}", o.large, 3000, 2000)
+        out["large"] = bench("large", large, o)
+        if o.whole_large:
+            out["large"]["whole"] = whole_builds("large", large, None, o.large, o)
     if "tiny" in o.only and o.tiny:
         out["tiny"] = bench("tiny", make_collection(work / f"tiny-{o.tiny}", o.tiny, 40, 40), o)
     if o.artworks:

@@ -16,6 +16,7 @@ import csv
 import io
 import json
 import os
+import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -34,21 +35,29 @@ def _entries() -> list[dict]:
     return [e for e in data if not e.get("skintone") and (OPENMOJI / "color" / "svg" / f"{e['hexcode']}.svg").is_file()]
 
 
+_RENDER = r"""
+import os, sys
+from concurrent.futures import ThreadPoolExecutor
+import pyvips
+svgs, folder = sys.argv[1], sys.argv[2]
+def one(hexcode):
+    out = os.path.join(folder, hexcode + ".png")
+    if not os.path.exists(out):
+        im = pyvips.Image.thumbnail(os.path.join(svgs, hexcode + ".svg"), 192, height=192)
+        im.pngsave(out + ".tmp.png", compression=1)
+        os.replace(out + ".tmp.png", out)
+with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
+    list(pool.map(one, sys.stdin.read().split()))
+"""
+
+
 def _render_bases(work: Path, entries: list[dict]) -> Path:
-    """Each artwork rendered once to a 192 px RGBA PNG (libvips' SVG loader)."""
-    import pyvips
+    """Each artwork rendered once to a 192 px RGBA PNG by libvips' SVG loader, in a process of
+    its own: importing the pipeline blocks libvips' file loaders for SVG (pipeline/decode.py)."""
     folder = work / "openmoji-192"
     folder.mkdir(parents=True, exist_ok=True)
-
-    def one(e: dict) -> None:
-        out = folder / f"{e['hexcode']}.png"
-        if not out.exists():
-            im = pyvips.Image.thumbnail(str(OPENMOJI / "color" / "svg" / f"{e['hexcode']}.svg"), 192, height=192)
-            im.pngsave(str(out) + ".tmp.png", compression=1)
-            os.replace(str(out) + ".tmp.png", out)
-
-    with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
-        list(pool.map(one, entries))
+    subprocess.run([sys.executable, "-c", _RENDER, str(OPENMOJI / "color" / "svg"), str(folder)], check=True,
+                   input="\n".join(e["hexcode"] for e in entries), text=True)
     return folder
 
 
