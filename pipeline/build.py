@@ -298,9 +298,10 @@ def _publish(s: Settings, rep: Report, collection: site.Collection, pca: dict[st
         site.write(collection, tiles_dir, staging, s.chunk)
         if note := textindex.write(staging, collection.fields, collection.records, cache):  # prebuilt index
             rep.warnings.append(note)
-        rep.iiif = iiif_out.write(staging, collection, s.lang, cache)
-        neighbours.export(collection.ids, collection.similar, collection.scores, staging / "data",
-                          cache / "exports" / key(s.id, str(root)))
+        with compress.ahead(staging, cache):  # the large files compressed meanwhile, on the other cores
+            rep.iiif = iiif_out.write(staging, collection, s.lang, cache)
+            neighbours.export(collection.ids, collection.similar, collection.scores, staging / "data",
+                              cache / "exports" / key(s.id, str(root)))
         rep.compressed = compress.precompress(staging, cache)
         rep.save(staging / "report.json")
         site.publish(staging, out)

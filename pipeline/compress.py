@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from .cache import link_or_copy, write_bytes
+from .parallel import parallel_map
 
 MIN_BYTES = 16 * 1024      # smaller files gain little (http-server compresses nothing on the fly)
 SUFFIXES = {".onnx", ".wasm", ".bin", ".json", ".mjs", ".js", ".css", ".csv", ".svg", ".html", ".xml"}
@@ -49,27 +54,62 @@ def candidates(site: Path, min_bytes: int = MIN_BYTES) -> list[Path]:
 
 def precompress(site: Path, cache: Path, min_bytes: int = MIN_BYTES) -> dict:
     """Write FILE.br and FILE.gz beside each candidate file of ``site``; return the report's summary:
-    how many files, their bytes and their compressed bytes in total, and each file of 1 MB or more."""
+    how many files, their bytes and their compressed bytes in total, and each file of 1 MB or more.
+    Files are compressed on threads: Brotli and zlib release the GIL."""
     total: dict[str, int] = {"files": 0, "bytes": 0, ".br": 0, ".gz": 0}
     large: dict[str, dict[str, int]] = {}
-    for path in candidates(site, min_bytes):
-        raw = path.read_bytes()
-        digest = hashlib.sha256(raw).hexdigest()
-        sizes = {"bytes": len(raw)}
-        for ext, encode in _encoders().items():
-            cached = cache / "compressed" / digest[:2] / f"{digest}{ext}"
-            if not cached.is_file():
-                packed = encode(raw)
-                if packed is None:
-                    continue
-                write_bytes(cached, packed if len(packed) <= KEEP_RATIO * len(raw) else b"")
-            size = cached.stat().st_size
-            if size:  # an empty cache entry: compressing did not pay for this content
-                link_or_copy(str(cached), str(path.with_name(path.name + ext)))
-            sizes[ext] = size or len(raw)  # what a visitor's browser fetches
+    files = candidates(site, min_bytes)
+    for path, sizes in zip(files, parallel_map(lambda p: _copies(p, cache), files)):
         total["files"] += 1
         for k, v in sizes.items():
             total[k] += v
-        if len(raw) >= 1 << 20:
+        if sizes["bytes"] >= 1 << 20:
             large[path.relative_to(site).as_posix()] = sizes
     return {**total, "large": large}
+
+
+@contextmanager
+def ahead(site: Path, cache: Path) -> Iterator[None]:
+    """Compress the files ``site`` holds now into the cache on threads while the body runs, so
+    that compressing (C code, without the GIL) overlaps the Python work still to come; the
+    ``precompress`` after it then only links them. Anything that failed here is redone there."""
+    pool = ThreadPoolExecutor(os.cpu_count() or 2)
+    for path in candidates(site):
+        pool.submit(_cached_file, path, cache)
+    try:
+        yield
+    except BaseException:
+        pool.shutdown(cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def _cached_file(path: Path, cache: Path) -> None:
+    _cached(path.read_bytes(), cache)
+
+
+def _cached(raw: bytes, cache: Path) -> dict[str, Path]:
+    """The cached compressed copies of ``raw``, made where missing (an empty file: not worth it)."""
+    digest = hashlib.sha256(raw).hexdigest()
+    found = {}
+    for ext, encode in _encoders().items():
+        cached = cache / "compressed" / digest[:2] / f"{digest}{ext}"
+        if not cached.is_file():
+            packed = encode(raw)
+            if packed is None:
+                continue
+            write_bytes(cached, packed if len(packed) <= KEEP_RATIO * len(raw) else b"")
+        found[ext] = cached
+    return found
+
+
+def _copies(path: Path, cache: Path) -> dict[str, int]:
+    """Link the compressed copies of one file beside it (made once per content); their sizes."""
+    raw = path.read_bytes()
+    sizes = {"bytes": len(raw)}
+    for ext, cached in _cached(raw, cache).items():
+        size = cached.stat().st_size
+        if size:  # an empty cache entry: compressing did not pay for this content
+            link_or_copy(str(cached), str(path.with_name(path.name + ext)))
+        sizes[ext] = size or len(raw)  # what a visitor's browser fetches
+    return sizes

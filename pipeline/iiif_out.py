@@ -23,6 +23,7 @@ from .cache import json_text, key, link_or_copy, read_json, write_bytes
 from .dates import year_of
 from .decode import image_size
 from .metadata import Record
+from .parallel import parallel_map
 from .terminal import plain
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8080/"  # where `npm start` serves the site
@@ -194,11 +195,12 @@ def write(out: Path, c, lang: str | None = None, cache: Path | None = None) -> d
     (out / "iiif").mkdir(parents=True, exist_ok=True)
     infos = [folders[i] and link_service(folders[i], out / "iiif" / keys[i], f"{base}iiif/{keys[i]}", paths[i])
              for i in range(len(keys))]
+    sizes = list(parallel_map(lambda i: (infos[i]["width"], infos[i]["height"]) if infos[i]
+                              else image_size(c.previews[i]), range(len(keys))))  # headers read on threads
     refs = []
-    for i, (k, info) in enumerate(zip(keys, infos)):
+    for i, (k, info, size) in enumerate(zip(keys, infos, sizes)):
         root = out / "iiif" / k
         thumb = f"{base}thumbs/{c.previews[i].name}"
-        size = (info["width"], info["height"]) if info else image_size(c.previews[i])
         mkey = key(MANIFEST_VERSION, base, k, asdict(c.records[i]), c.fields, thumb, info or str(c.previews[i]),
                    size, lang, c.credit, c.credit_url)
         kept = cache / "manifests" / mkey[:2] / f"{mkey}.json" if cache else root / "manifest.json"

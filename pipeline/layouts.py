@@ -19,6 +19,7 @@ import numpy as np
 from . import UserError, grid, projection
 from .cache import atomic_path
 from .dates import describe_unreadable, year_range
+from .parallel import parallel_map
 
 RESERVED = {"grid", "map", "tsne", "umap", "groups", "timeline", "geo"}  # names the viewer uses
 UNITS = [1, 10, 100, 1000]  # timeline columns: years, decades, centuries, millennia
@@ -201,12 +202,12 @@ def timeline(values: list[str], xy: np.ndarray, column: str) -> tuple[dict, list
     gap = 1
     pos = np.zeros((len(values), 2), dtype=np.int64)
     axis = []
-    for c in range(columns):
-        members = np.flatnonzero(col == c)
+    groups = [np.flatnonzero(col == c) for c in range(columns)]
+    placed = parallel_map(lambda m: grid.assign(projection.unit(xy[m]), width, math.ceil(len(m) / width), "auto")
+                          if len(m) else m, groups)  # columns on threads: the assignment releases the GIL
+    for c, (members, cells) in enumerate(zip(groups, placed)):
         x0 = c * (width + gap)
         if len(members):
-            h = math.ceil(len(members) / width)
-            cells = grid.assign(projection.unit(xy[members]), width, h, "auto")
             pos[members, 0] = x0 + cells % width
             pos[members, 1] = height - 1 - cells // width  # first row at the bottom: stacks grow up
         start = first + c * unit

@@ -11,6 +11,7 @@ R = TypeVar("R")
 
 
 def parallel_map(fn: Callable[[T], R], items: Iterable[T], workers: int | None = None) -> Iterable[R]:
-    """Map on threads, in order; libvips and TensorFlow release the GIL, so threads scale."""
+    """Map on threads, in order; libvips, TensorFlow, SciPy's assignment and the compressors
+    release the GIL, so threads scale."""
     with ThreadPoolExecutor(workers or os.cpu_count() or 2) as pool:
         yield from pool.map(fn, items)

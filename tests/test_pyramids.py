@@ -67,8 +67,15 @@ def test_capped_complete_and_cached(images, tmp_path):
     with Image.open(got.folders[digests["alpha.png"]] / "full/max/0/default.jpg") as im:
         assert im.size == (300, 200) and im.getpixel((10, 10))[0] > 250  # alpha flattened on white
     assert got.made == 3 and got.bytes > 0 and got.files > 10
+    for d, folder in got.folders.items():  # the note lists every image file the site links, nothing else
+        on_disk = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.jpg"))
+        assert got.paths[d] == on_disk and "full/max/0/default.jpg" in on_disk
+    note = got.folders[digests["wide.jpg"]] / "salon.json"
+    json_note = json.loads(note.read_text())
+    note.write_text(json.dumps({k: v for k, v in json_note.items() if k != "paths"}))  # an older version's note
     again = pyramids.make_pyramids(src, digests, tmp_path, spec)
     assert again.made == 0 and again.sizes == got.sizes and again.bytes == got.bytes
+    assert again.paths == got.paths and json.loads(note.read_text()) == json_note  # listed once, kept
 
 
 def test_cap_max_and_new_cap(images, tmp_path):
