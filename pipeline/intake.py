@@ -8,6 +8,7 @@ from pathlib import Path
 
 from . import UserError
 from .cache import file_digest, key, read_json, write_json
+from .parallel import parallel_map
 from .site import input_folder, is_salon_site
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".tif", ".tiff", ".webp", ".gif",
@@ -123,25 +124,36 @@ def _site_of(path: Path, base: Path) -> Path | None:
 
 
 def hash_files(root: Path, files: list[str], index_path: Path) -> dict[str, str]:
-    """Content hash of each file; files whose size and mtime are unchanged reuse the last hash."""
+    """Content hash of each file; files whose size and mtime are unchanged reuse the last hash.
+    The others are hashed on threads (BLAKE2b releases the GIL: large files hash on every core)."""
     index: dict[str, list] = read_json(index_path, {}) or {}
-    out: dict[str, str] = {}
-    changed = False
+    found: dict[str, str] = {}
+    todo: list[tuple[str, os.stat_result]] = []
     for rel in files:
         try:
             st = os.stat(root / rel)
-            old = index.get(rel)
-            if old and old[0] == st.st_size and old[1] == st.st_mtime_ns:
-                out[rel] = old[2]
-                continue
-            out[rel] = file_digest(root / rel)
         except OSError:
             continue  # unreadable or gone: the build reports it as skipped
-        index[rel] = [st.st_size, st.st_mtime_ns, out[rel]]
-        changed = True
-    if changed or len(index) != len(out):
+        old = index.get(rel)
+        if old and old[0] == st.st_size and old[1] == st.st_mtime_ns:
+            found[rel] = old[2]
+        else:
+            todo.append((rel, st))
+    for (rel, st), digest in zip(todo, parallel_map(lambda t: _digest(root / t[0]), todo)):
+        if digest:
+            found[rel] = digest
+            index[rel] = [st.st_size, st.st_mtime_ns, digest]
+    out = {rel: found[rel] for rel in files if rel in found}  # in the order of ``files``
+    if any(rel in found for rel, _ in todo) or len(index) != len(out):
         write_json(index_path, {k: index[k] for k in out})
     return out
+
+
+def _digest(path: Path) -> str | None:
+    try:
+        return file_digest(path)
+    except OSError:
+        return None
 
 
 def colour_hex(rgb) -> str:
