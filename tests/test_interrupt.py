@@ -29,8 +29,11 @@ def command(images, csv_path, out, cache, *extra):
 
 
 def start(cmd):
+    """The build as a terminal starts it: Ctrl-C acts even when this suite runs in the background
+    (a shell's `&` starts jobs with SIGINT ignored, and Python keeps an ignored SIGINT ignored)."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_for(proc, text: str, timeout: float = 120) -> bool:
