@@ -263,18 +263,21 @@ def batch_size(todo: int, slots: int, most: int) -> int:
 
 
 def thumbnail_batch(root: Path, spec: Any, max_megapixels: float,
-                    batch: list[tuple[str, str]]) -> list[tuple[dict, bytes | None, bytes | None]]:
-    """On a worker: each ``(relpath, digest)``'s outcome and its cell and preview JPEG bytes, made
-    by the thumbnail stage's own code in a scratch folder (the worker keeps nothing)."""
+                    batch: list[tuple[str, str]]) -> list[tuple[dict, bytes | None, bytes | None, bytes | None]]:
+    """On a worker: each ``(relpath, digest)``'s outcome and its cell, preview and stored CNN input
+    (large images only) bytes, made by the thumbnail stage's own code in a scratch folder (the
+    worker keeps nothing): one decode feeds all three, as in a local build."""
     import tempfile
 
-    from .thumbnails import _make, thumbnail_paths
+    from .thumbnails import _make, cnn_input_path, thumbnail_paths
     out = []
     with tempfile.TemporaryDirectory(prefix="salon-thumbs-") as tmp:
         for rel, digest in batch:
             outcome = _make(root, Path(tmp), spec, rel, digest, max_megapixels)
-            cell, preview = (p.read_bytes() if p.exists() else None for p in thumbnail_paths(Path(tmp), spec, digest))
-            out.append((outcome, cell, preview))
+            paths = [*thumbnail_paths(Path(tmp), spec, digest),
+                     cnn_input_path(Path(tmp), spec.cnn, spec.background, digest) if spec.cnn else None]
+            cell, preview, cnn = (p.read_bytes() if p is not None and p.exists() else None for p in paths)
+            out.append((outcome, cell, preview, cnn))
     return out
 
 
@@ -282,16 +285,18 @@ def thumbnails(ex: Executor, root: Path, digests: dict[str, str], cache: Path, s
                max_megapixels: float) -> None:
     """Make the missing thumbnails on the cluster, writing each batch into the cache as it comes."""
     from .cache import write_bytes, write_json
-    from .thumbnails import _done, _note_path, _vips_version, thumbnail_paths
+    from .thumbnails import _done, _note_path, _vips_version, cnn_input_path, thumbnail_paths
     folder = f"{cache}/thumbs/{spec.folder}"
     todo = sorted({d: r for r, d in digests.items() if not _done(folder, d)
                    and not _note_path(cache, spec, d).exists()}.items())  # one task per content
     work = [(rel, d) for d, rel in todo]
 
-    def keep(batch: list[tuple[str, str]], results: list[tuple[dict, bytes | None, bytes | None]]) -> None:
-        for (_, digest), (outcome, cell, preview) in zip(batch, results):
-            for data, path in zip((cell, preview), thumbnail_paths(cache, spec, digest)):
-                if data is not None:
+    def keep(batch: list[tuple[str, str]], results: list[tuple[dict, bytes | None, bytes | None, bytes | None]]) -> None:
+        for (_, digest), (outcome, cell, preview, cnn) in zip(batch, results):
+            paths = [*thumbnail_paths(cache, spec, digest),
+                     cnn_input_path(cache, spec.cnn, spec.background, digest) if spec.cnn else None]
+            for data, path in zip((cell, preview, cnn), paths):
+                if data is not None and path is not None:
                     write_bytes(path, data)
             if outcome:
                 write_json(_note_path(cache, spec, digest), {**outcome, "vips": _vips_version()})
@@ -301,16 +306,21 @@ def thumbnails(ex: Executor, root: Path, digests: dict[str, str], cache: Path, s
         ex.run_batches(fn, batched(work, batch_size(len(work), ex.slots(), 64)), keep, "thumbnails", len(work))
 
 
-def feature_batch(root: Path, model: Any, background: list[int], batch: list[tuple[str, str]]) -> list[Any]:
-    """On a worker: each image's feature vector, or why it could not be decoded (a string). The
-    model is loaded on the worker's first batch and kept."""
+def feature_batch(root: Path, model: Any, background: list[int],
+                  batch: list[tuple[str, str, bytes | None]]) -> list[Any]:
+    """On a worker: each image's feature vector, or why it could not be decoded (a string), from
+    the CNN input the thumbnail stage stored (sent with the batch) or, for a small image, made
+    again from the file. The model is loaded on the worker's first batch and kept."""
     import numpy as np
+    import pyvips
 
+    from .decode import to_array
     from .thumbnails import cnn_input
     arrays: list[Any] = []
-    for rel, digest in batch:
+    for rel, digest, png in batch:
         try:  # made as the local stage makes it (no cache here: the worker keeps nothing)
-            arrays.append(cnn_input(root, rel, digest, None, model.input_size, background))
+            arrays.append(to_array(pyvips.Image.new_from_buffer(png, "", access="sequential")) if png is not None
+                          else cnn_input(root, rel, digest, None, model.input_size, background))
         except Exception as e:  # the local stage decodes it again and reports it
             arrays.append(str(e)[:200] or type(e).__name__)
     good = [a for a in arrays if not isinstance(a, str)]
@@ -325,14 +335,21 @@ def features(ex: Executor, root: Path, items: list[tuple[str, str]], cache: Path
     """Compute the uncached feature vectors on the cluster, saving each batch as it comes."""
     from .cache import save_npy
     from .features import _cache_path
+    from .thumbnails import cnn_input_path
     todo = sorted({d: r for r, d in items if not _cache_path(cache, model.key, d).exists()}.items())
     work = [(rel, d) for d, rel in todo]
 
-    def keep(batch: list[tuple[str, str]], results: list[Any]) -> None:
-        for (_, digest), f in zip(batch, results):
+    def keep(batch: list[tuple[str, str, bytes | None]], results: list[Any]) -> None:
+        for (_, digest, _), f in zip(batch, results):
             if not isinstance(f, str):
                 save_npy(_cache_path(cache, model.key, digest), f)
 
+    def with_inputs(batch: list[tuple[str, str]]) -> list[tuple[str, str, bytes | None]]:
+        """The batch with each image's stored CNN input, read as the batch is sent (not all at once)."""
+        stored = [cnn_input_path(cache, model.input_size, background, d) for _, d in batch]
+        return [(rel, d, p.read_bytes() if p.is_file() else None) for (rel, d), p in zip(batch, stored)]
+
     if work:
         fn = partial(feature_batch, root, model, background)
-        ex.run_batches(fn, batched(work, batch_size(len(work), ex.slots(), most)), keep, "features", len(work))
+        batches = (with_inputs(b) for b in batched(work, batch_size(len(work), ex.slots(), most)))
+        ex.run_batches(fn, batches, keep, "features", len(work))

@@ -82,12 +82,15 @@ def cluster(tmp_path):
 
 
 def _collection(folder: Path, n: int = 24) -> Path:
-    """n small, different pictures (gradients and shapes), JPEG and PNG."""
+    """n different pictures (gradients and shapes), JPEG and PNG; small, and every eighth large
+    enough for the thumbnail stage to store its CNN input (which the workers' features then use)."""
     rng = np.random.default_rng(5)
     images = folder / "images"
     images.mkdir(parents=True)
     for i in range(n):
         w, h = int(rng.integers(60, 200)), int(rng.integers(60, 200))
+        if i % 8 == 0:
+            w, h = w + 600, h + 600
         ramp = np.linspace(0, 1, w)[None, :, None] * rng.integers(0, 256, 3)
         im = Image.fromarray(np.broadcast_to(ramp, (h, w, 3)).astype(np.uint8))
         d = ImageDraw.Draw(im)
@@ -126,6 +129,7 @@ def test_dask_build_with_a_worker_killed_equals_local_build(cluster, tmp_path):
     out, err = p.communicate(timeout=600)
     assert p.returncode == 0, err[-3000:]
     assert "dashboard: http" in err
+    assert len(list((cache / "cnn-input").rglob("*.png"))) == 3  # the large images' CNN inputs, from the workers
     local, remote = _files(tmp_path / "local"), _files(tmp_path / "dask")
     assert sorted(local) == sorted(remote)
     assert [name for name in local if local[name] != remote[name]] == []
