@@ -139,12 +139,14 @@ def hash_files(root: Path, files: list[str], index_path: Path) -> dict[str, str]
             found[rel] = old[2]
         else:
             todo.append((rel, st))
+    changed = False
     for (rel, st), digest in zip(todo, parallel_map(lambda t: _digest(root / t[0]), todo)):
         if digest:
             found[rel] = digest
             index[rel] = [st.st_size, st.st_mtime_ns, digest]
+            changed = True
     out = {rel: found[rel] for rel in files if rel in found}  # in the order of ``files``
-    if any(rel in found for rel, _ in todo) or len(index) != len(out):
+    if changed or len(index) != len(out):
         write_json(index_path, {k: index[k] for k in out})
     return out
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import UserError, __version__, regions, textindex
-from .cache import link_or_copy, write_bytes, write_json
+from .cache import json_text, link_or_copy, write_bytes, write_json
 from .dates import year_range
 from .metadata import Record
 from .rules import FOLD_MAP
@@ -175,9 +175,12 @@ MARKER = ".salon-site"  # in every site Salon writes: what proves Salon may repl
 
 
 def write_marker(folder: Path) -> None:
-    """Mark ``folder`` as a site Salon made (deterministic: no time, no pid)."""
-    write_json(folder / MARKER, {"tool": "salon", "version": __version__,
-                                 "note": "written by Salon; a later build may replace this folder"})
+    """Mark ``folder`` as a site Salon made (deterministic: no time, no pid). Written in place, not
+    through a temporary file: killed mid-write, the folder holds only a partial marker, which
+    ``_ours`` still recognises."""
+    (folder / MARKER).write_text(json_text({"tool": "salon", "version": __version__,
+                                            "note": "written by Salon; a later build may replace this folder"}),
+                                 encoding="utf-8")
 
 
 def is_salon_site(folder: Path) -> bool:
@@ -253,10 +256,10 @@ def check_replaceable(out: Path) -> None:
 
 
 def _ours(folder: Path) -> bool:
-    """A leftover Salon can prove it made: a real folder holding the marker, or one holding at
-    most a half-written marker (a build killed while marking it)."""
+    """A leftover Salon can prove it made: a real folder holding the marker, or one holding
+    nothing but a marker file, whole or partly written (a build killed while marking it)."""
     try:
-        return not folder.is_symlink() and folder.is_dir() and (is_salon_site(folder) or _marking(folder) is not None)
+        return not folder.is_symlink() and folder.is_dir() and (is_salon_site(folder) or _only_marker(folder))
     except OSError:
         return False
 
@@ -266,14 +269,9 @@ def _empty(folder: Path) -> bool:
         return next(entries, None) is None
 
 
-def _marking(folder: Path) -> list[Path] | None:
-    """The files of a folder that holds nothing but the marker being written (its temporary
-    file or a partial marker), or None when it holds anything else."""
-    with os.scandir(folder) as entries:
-        found = [Path(e.path) for e in entries]
-    half = [p for p in found if (p.name == MARKER or p.name.startswith(f"{MARKER}.") and ".tmp" in p.name)
-            and p.is_file() and not p.is_symlink()]
-    return found if len(half) == len(found) else None
+def _only_marker(folder: Path) -> bool:
+    marker = folder / MARKER
+    return _empty(folder) or (os.listdir(folder) == [MARKER] and marker.is_file() and not marker.is_symlink())
 
 
 def _remove(folder: Path) -> None:
@@ -281,8 +279,7 @@ def _remove(folder: Path) -> None:
     if is_salon_site(folder):
         shutil.rmtree(folder, ignore_errors=True)
         return
-    for f in _marking(folder) or []:
-        f.unlink()
+    (folder / MARKER).unlink(missing_ok=True)
     os.rmdir(folder)  # fails harmlessly if something else appeared in it since
 
 

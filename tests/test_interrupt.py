@@ -131,7 +131,7 @@ def test_leftovers_of_a_killed_build_are_cleaned_and_a_half_swap_undone(tmp_path
     (tmp_path / f".site.old-{dead}" / "index.html").write_text("old")
     site.write_marker(tmp_path / f".site.old-{dead}")  # a published site carries the marker
     (tmp_path / f".site.building-{dead}").mkdir()
-    (tmp_path / f".site.building-{dead}" / f"{site.MARKER}.x1y2.tmp").write_text('{"to')  # killed marking it
+    (tmp_path / f".site.building-{dead}" / site.MARKER).write_text('{"to')  # killed while marking it
     (tmp_path / f".site.building-{os.getppid()}").mkdir()  # a live build's: left alone
     (tmp_path / f".site.old-{dead2}").mkdir()  # a dead pid's look-alike holding a user's file
     (tmp_path / f".site.old-{dead2}" / "notes.txt").write_text("mine")
