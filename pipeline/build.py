@@ -35,7 +35,7 @@ from . import (
     thumbnails,
 )
 from .cache import Memo, key
-from .model import Model, resolve
+from .model import GIVEN, Model, resolve
 from .report import Report
 
 
@@ -139,10 +139,15 @@ def build(s: Settings) -> Report:
         joined = _metadata(s, root, items)
         layouts.parse_layout_flags(s.layouts, joined.fields)  # a bad --layout fails before the heavy stages
     with rep.stage("thumbnails"):
+        # the CNN runs on each new thumbnail's decode as it is made (the features stage then finds
+        # the vectors cached); not for a --features file or images that --exclude may drop
+        stream = model.backend != GIVEN and not s.exclude
         if ex.name == "dask":  # fill the cache from the cluster; the stage below then finds it made
             ex.check_inputs(root, items.ids)
-            distributed.thumbnails(ex, root, items.digests, cache, spec, s.max_megapixels)
-        made = thumbnails.make_thumbnails(root, items.digests, cache, spec, s.max_megapixels)
+            distributed.thumbnails(ex, root, items.digests, cache, spec, s.max_megapixels, model if stream else None)
+        with features.streaming(cache, model, s.batch) as cnn:
+            made = thumbnails.make_thumbnails(root, items.digests, cache, spec, s.max_megapixels,
+                                              cnn.feed if stream else None)
         rep.skipped.update(made.failed)
         rep.warnings += [f"{rel}: {why}" for rel, why in made.warnings.items()]
     if s.exclude:

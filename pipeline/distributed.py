@@ -262,47 +262,61 @@ def batch_size(todo: int, slots: int, most: int) -> int:
     return max(1, min(most, -(-todo // (8 * slots))))
 
 
-def thumbnail_batch(root: Path, spec: Any, max_megapixels: float,
-                    batch: list[tuple[str, str]]) -> list[tuple[dict, bytes | None, bytes | None, bytes | None]]:
-    """On a worker: each ``(relpath, digest)``'s outcome and its cell, preview and stored CNN input
+Made = tuple[dict, bytes | None, bytes | None, bytes | None, Any]  # outcome, cell, preview, CNN input, vector
+
+
+def thumbnail_batch(root: Path, spec: Any, max_megapixels: float, model: Any,
+                    batch: list[tuple[str, str]]) -> list[Made]:
+    """On a worker: each ``(relpath, digest)``'s outcome, its cell, preview and stored CNN input
     (large images only) bytes, made by the thumbnail stage's own code in a scratch folder (the
-    worker keeps nothing): one decode feeds all three, as in a local build."""
+    worker keeps nothing), and its feature vector (None: the features pass makes it): one decode
+    feeds all four, as in a local build. ``model``: None for no features here."""
     import tempfile
+
+    import numpy as np
 
     from .thumbnails import _make, cnn_input_path, thumbnail_paths
     out = []
+    inputs: dict[str, Any] = {}  # digest -> CNN input, from the stage's sink
+    sink = inputs.__setitem__ if model is not None else None
     with tempfile.TemporaryDirectory(prefix="salon-thumbs-") as tmp:
         for rel, digest in batch:
-            outcome = _make(root, Path(tmp), spec, rel, digest, max_megapixels)
+            outcome = _make(root, Path(tmp), spec, rel, digest, max_megapixels, sink)
             paths = [*thumbnail_paths(Path(tmp), spec, digest),
                      cnn_input_path(Path(tmp), spec.cnn, spec.background, digest) if spec.cnn else None]
             cell, preview, cnn = (p.read_bytes() if p is not None and p.exists() else None for p in paths)
             out.append((outcome, cell, preview, cnn))
-    return out
+    vectors = (dict(zip(inputs, worker_cached(model.key, model.load)(np.stack(list(inputs.values())))))
+               if inputs else {})
+    return [(*o, vectors.get(digest)) for o, (_, digest) in zip(out, batch)]
 
 
 def thumbnails(ex: Executor, root: Path, digests: dict[str, str], cache: Path, spec: Any,
-               max_megapixels: float) -> None:
-    """Make the missing thumbnails on the cluster, writing each batch into the cache as it comes."""
-    from .cache import write_bytes, write_json
+               max_megapixels: float, model: Any = None) -> None:
+    """Make the missing thumbnails on the cluster, writing each batch into the cache as it comes;
+    with a ``model``, each new image's feature vector too (the CNN input never leaves the worker)."""
+    from .cache import save_npy, write_bytes, write_json
+    from .features import _cache_path
     from .thumbnails import _done, _note_path, _vips_version, cnn_input_path, thumbnail_paths
     folder = f"{cache}/thumbs/{spec.folder}"
     todo = sorted({d: r for r, d in digests.items() if not _done(folder, d)
                    and not _note_path(cache, spec, d).exists()}.items())  # one task per content
     work = [(rel, d) for d, rel in todo]
 
-    def keep(batch: list[tuple[str, str]], results: list[tuple[dict, bytes | None, bytes | None, bytes | None]]) -> None:
-        for (_, digest), (outcome, cell, preview, cnn) in zip(batch, results):
+    def keep(batch: list[tuple[str, str]], results: list[Made]) -> None:
+        for (_, digest), (outcome, cell, preview, cnn, vector) in zip(batch, results):
             paths = [*thumbnail_paths(cache, spec, digest),
                      cnn_input_path(cache, spec.cnn, spec.background, digest) if spec.cnn else None]
             for data, path in zip((cell, preview, cnn), paths):
                 if data is not None and path is not None:
                     write_bytes(path, data)
+            if vector is not None:
+                save_npy(_cache_path(cache, model.key, digest), vector)
             if outcome:
                 write_json(_note_path(cache, spec, digest), {**outcome, "vips": _vips_version()})
 
     if work:
-        fn = partial(thumbnail_batch, root, spec, max_megapixels)
+        fn = partial(thumbnail_batch, root, spec, max_megapixels, model)
         ex.run_batches(fn, batched(work, batch_size(len(work), ex.slots(), 64)), keep, "thumbnails", len(work))
 
 

@@ -5,8 +5,11 @@ Which network, weights and runtime: pipeline/model.py (``Model``, resolved once 
 from __future__ import annotations
 
 import os
+import threading
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +89,78 @@ def extract(root: Path, items: list[tuple[str, str]], cache: Path, model: Model,
         if r is not None:
             matrix[i] = r
     return matrix, failed
+
+
+class Stream:
+    """Features made while the thumbnail stage decodes: ``feed`` (its sink) takes each image's CNN
+    input from that stage's one decode, and full batches go to the model at once, so decoding and
+    inference share the cores instead of taking turns. Vectors go to the cache, where ``extract``
+    finds them. The model loads on the first feed: a build whose thumbnails are made loads nothing.
+
+    A feeder waits while the model is PREFETCH batches behind, so memory stays bounded. A batch
+    that fails here is only not cached: the features stage makes it again and reports why."""
+
+    def __init__(self, cache: Path, model: Model, batch: int = 32):
+        self.cache, self.model, self.batch = cache, model, batch
+        self._lock = threading.Lock()
+        self._pending: list[tuple[str, np.ndarray]] = []
+        self._running: list[Future] = []
+        self._pool: ThreadPoolExecutor | None = None
+
+    def feed(self, digest: str, rgb: np.ndarray) -> None:
+        if _cache_path(self.cache, self.model.key, digest).exists():
+            return
+        with self._lock:
+            if self._pool is None:
+                cores = len(os.sched_getaffinity(0))
+                self._pool = ThreadPoolExecutor(cores)
+                self._room = threading.BoundedSemaphore(cores + PREFETCH)
+                self._ex = self._pool.submit(self._load)
+            self._pending.append((digest, rgb))
+            if len(self._pending) < self.batch:
+                return
+            full, self._pending = self._pending, []
+        self._submit(full)
+
+    def _load(self):
+        ex = self.model.load()
+        self._calls = threading.Semaphore(max(1, ex.at_once))
+        return ex
+
+    def _submit(self, batch: list[tuple[str, np.ndarray]]) -> None:
+        assert self._pool is not None
+        self._room.acquire()  # the feeding thread waits while the model is behind
+        fut = self._pool.submit(self._infer, batch)
+        fut.add_done_callback(lambda _: self._room.release())
+        with self._lock:
+            self._running.append(fut)
+
+    def _infer(self, batch: list[tuple[str, np.ndarray]]) -> None:
+        ex = self._ex.result()
+        with self._calls:
+            vectors = ex(np.stack([rgb for _, rgb in batch]))
+        for (digest, _), v in zip(batch, vectors):
+            save_npy(_cache_path(self.cache, self.model.key, digest), v)
+
+    def close(self) -> None:
+        """Run what is left and wait for every batch."""
+        if self._pool is None:
+            return
+        if self._pending:
+            self._submit(self._pending)
+            self._pending = []
+        for fut in self._running:
+            fut.exception()  # waits; a failure leaves those images to the features stage
+        self._pool.shutdown()
+
+
+@contextmanager
+def streaming(cache: Path, model: Model, batch: int = 32) -> Iterator[Stream]:
+    stream = Stream(cache, model, batch)
+    try:
+        yield stream
+    finally:
+        stream.close()
 
 
 # ---------------------------------------------------------------- bring-your-own features

@@ -1,7 +1,8 @@
 """Thumbnails: each image's mosaic cell, preview and CNN input, from one decode, cached by content.
 
-One decode per image (decode.decode_set) feeds all three: the features stage reads the CNN input
-from here (``cnn_input``) instead of decoding the original again.
+One decode per image (decode.decode_set, or small_set for small plain files) feeds all three: each
+new image's CNN input goes straight to the model (a ``sink``: features.Stream), and the features
+stage reads what it still needs from here (``cnn_input``) instead of decoding the original again.
 
 Damaged files: a strict decode first; if libvips reports damage (a truncated JPEG, say), the
 file is decoded again leniently and included with a warning when some picture came out, or
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,7 @@ from .report import disk_problem
 
 _ALONE = threading.Lock()
 _LOST = "the decoder gave no reason"
+Sink = Callable[[str, np.ndarray], None]  # (digest, CNN input): features.Stream.feed
 
 
 @dataclass(frozen=True)
@@ -70,12 +73,16 @@ def _cnn_png(im) -> bytes:
     return im.pngsave_buffer(compression=1, strip=True)
 
 
+def _png_array(data: bytes) -> np.ndarray:
+    import pyvips
+    return to_array(pyvips.Image.new_from_buffer(data, "", access="sequential"))
+
+
 def cnn_input(root: Path, rel: str, digest: str, cache: Path | None, size: int, background) -> np.ndarray:
     """The (size, size, 3) model input of an image: the thumbnail stage's file when it made one,
     else made the same way now (one decode, the same PNG): either way the same input. A small
-    image's input is not stored: decoding it again (~0.3 ms) is cheaper than a PNG's encode,
-    write and read, and gives the same pixels."""
-    import pyvips
+    image's input is not stored (the stream took it at its decode; remade from the file here, it
+    is the same pixels, cheaper than a PNG's encode, write and read)."""
     path = cnn_input_path(cache, size, background, digest) if cache is not None else None
     try:
         data = path.read_bytes() if path is not None else None
@@ -86,7 +93,7 @@ def cnn_input(root: Path, rel: str, digest: str, cache: Path | None, size: int, 
     if data is None:
         im = decode_set(root / rel, {"cnn": (size, size, "force")}, list(background))["cnn"]
         data = _cnn_png(im)
-    return to_array(pyvips.Image.new_from_buffer(data, "", access="sequential"))
+    return _png_array(data)
 
 
 def _note_path(cache: Path, spec: ThumbSpec, digest: str) -> Path:
@@ -123,18 +130,21 @@ def _put(path: Path, data: bytes) -> None:
 
 
 def _write(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str, fail_on: str,
-           max_mpx: float | None) -> None:
+           max_mpx: float | None, sink: Sink | None = None) -> None:
+    """Write the cell, the preview and (large images) the stored CNN input; hand the CNN input to
+    ``sink`` when given, from the same decode."""
     cell_path, preview_path = thumbnail_paths(cache, spec, digest)
     bg = list(spec.background)
     boxes = {"cell": (*spec.cell, spec.fit), "preview": (spec.preview, spec.preview, "contain")}
-    small = small_set(root / rel, boxes, bg, max_mpx) if fail_on == "error" else None
-    if small is not None:  # Pillow: a small plain file decodes cleanly (its CNN input is remade)
+    cnn_box = {"cnn": (spec.cnn, spec.cnn, "force")} if spec.cnn else {}
+    small = small_set(root / rel, boxes | (cnn_box if sink else {}), bg, max_mpx) if fail_on == "error" else None
+    if small is not None:  # Pillow: a small plain file decodes cleanly (its CNN input is not stored)
         _put(preview_path, _jpeg(small["preview"], 85))
         _put(cell_path, _jpeg(_letterbox(small["cell"], spec.cell, bg), 95))
+        if sink and cnn_box:
+            sink(digest, small["cnn"])
         return
-    if spec.cnn:
-        boxes["cnn"] = (spec.cnn, spec.cnn, "force")
-    ims = decode_set(root / rel, boxes, bg, fail_on, max_mpx)
+    ims = decode_set(root / rel, boxes | cnn_box, bg, fail_on, max_mpx)
     # encoded first, written after: a decode failing late leaves no partial set
     out = [(preview_path, ims["preview"].jpegsave_buffer(Q=85, strip=True)),
            (cell_path, letterbox(ims["cell"], spec.cell, bg).jpegsave_buffer(Q=95, strip=True))]
@@ -142,6 +152,8 @@ def _write(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str, fail
         out.append((cnn_input_path(cache, spec.cnn, spec.background, digest), _cnn_png(ims["cnn"])))
     for path, data in out:
         _put(path, data)
+    if sink and spec.cnn:
+        sink(digest, _png_array(out[-1][1]))  # the stored pixels, as cnn_input reads them
 
 
 def _jpeg(rgb: np.ndarray, quality: int) -> bytes:
@@ -167,11 +179,13 @@ def _letterbox(rgb: np.ndarray, cell: tuple[int, int], background: list[int]) ->
     return out
 
 
-def _decode_outcome(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str, max_mpx: float) -> dict:
+def _decode_outcome(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str, max_mpx: float,
+                    sink: Sink | None = None) -> dict:
     """Decode strictly, then leniently: {} when clean, else {'error'|'warning': text}.
-    A clean file (the common case) is decoded once. TooLarge is raised: it is not cached."""
+    A clean file (the common case) is decoded once, and only it goes to ``sink`` (a damaged
+    file's features are made by the features stage). TooLarge is raised: it is not cached."""
     try:
-        return _try_decode(root, cache, spec, rel, digest, max_mpx)
+        return _try_decode(root, cache, spec, rel, digest, max_mpx, sink)
     except TooLarge:
         raise
     except Refused as e:  # over a fixed limit: final, no lenient retry
@@ -180,10 +194,11 @@ def _decode_outcome(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: 
         return {"error": _reason(_not_disk(e))}
 
 
-def _try_decode(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str, max_mpx: float) -> dict:
+def _try_decode(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str, max_mpx: float,
+                sink: Sink | None) -> dict:
     if (root / rel).stat().st_size == 0:
         return {"error": "empty file (0 bytes)"}
-    damage = _attempt(root, cache, spec, rel, digest, "error", max_mpx)
+    damage = _attempt(root, cache, spec, rel, digest, "error", max_mpx, sink)
     if damage is None:
         return {}
     failure = _attempt(root, cache, spec, rel, digest, "none", None)
@@ -197,14 +212,14 @@ def _try_decode(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str,
 
 
 def _attempt(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str, fail_on: str,
-             max_mpx: float | None) -> str | None:
+             max_mpx: float | None, sink: Sink | None = None) -> str | None:
     """Write the thumbnails; None on success, else why not. libvips keeps one error buffer for
     all threads, so a message lost to another thread's failure is fetched by retrying alone."""
     reason = None
     for alone in (nullcontext(), _ALONE):
         try:
             with alone:
-                _write(root, cache, spec, rel, digest, fail_on, max_mpx)
+                _write(root, cache, spec, rel, digest, fail_on, max_mpx, sink)
             return None
         except Refused:
             raise
@@ -228,7 +243,8 @@ def _is_blank(preview: Path) -> bool:
     return stray.avg() < 255 * 0.01
 
 
-def _make(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str, max_mpx: float) -> dict:
+def _make(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str, max_mpx: float,
+          sink: Sink | None = None) -> dict:
     """Write one image's cell and preview unless cached; return its outcome (see _decode_outcome).
 
     The size limit guards decoding, so images already decoded are not checked again."""
@@ -240,7 +256,7 @@ def _make(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str, max_m
     if made and not note:
         return {}
     try:
-        outcome = _decode_outcome(root, cache, spec, rel, digest, max_mpx)
+        outcome = _decode_outcome(root, cache, spec, rel, digest, max_mpx, sink)
     except TooLarge as e:  # depends on --max-megapixels: not noted
         return {"error": str(e)}
     if outcome:
@@ -274,12 +290,13 @@ def _done(folder: str, digest: str) -> bool:
 
 
 def make_thumbnails(root: Path, digests: dict[str, str], cache: Path, spec: ThumbSpec,
-                    max_megapixels: float = DEFAULT_MAX_MEGAPIXELS) -> Outcome:
-    """Make missing thumbnails for ``{relpath: digest}``; return failures and damage warnings."""
+                    max_megapixels: float = DEFAULT_MAX_MEGAPIXELS, sink: Sink | None = None) -> Outcome:
+    """Make missing thumbnails for ``{relpath: digest}``; return failures and damage warnings.
+    Each newly decoded image's CNN input goes to ``sink`` (features.Stream.feed), if given."""
     folder = f"{cache}/thumbs/{spec.folder}"
     rels = [rel for rel in digests if not _done(folder, digests[rel])]
     out = Outcome()
-    results = parallel_map(lambda rel: _make(root, cache, spec, rel, digests[rel], max_megapixels), rels)
+    results = parallel_map(lambda rel: _make(root, cache, spec, rel, digests[rel], max_megapixels, sink), rels)
     for rel, result in tqdm(zip(rels, results), total=len(rels), desc="thumbnails", unit="img", leave=False):
         if "error" in result:
             out.failed[rel] = result["error"]

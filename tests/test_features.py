@@ -131,3 +131,31 @@ def test_keras_imagenet_weights_offline_fail_with_a_clear_message():
         assert "--model mobilenetv2" in str(e) and "--weights PATH" in str(e)
     else:  # online: the real ImageNet weights arrived
         assert ex(np.zeros((1, 224, 224, 3), np.uint8)).shape == (1, 512)
+
+
+def test_features_made_during_the_thumbnail_stage_are_the_features_stages(tmp_path, extractor):
+    """The stream takes each CNN input from the thumbnail stage's one decode (Pillow for a small
+    file, libvips for a large one or a drawing): its vectors are those the features stage makes
+    from the files, bit for bit, and the model loads once, only for new thumbnails."""
+    from pipeline.thumbnails import ThumbSpec, make_thumbnails
+    root = tmp_path / "images"
+    root.mkdir()
+    y, x = np.mgrid[0:1800, 0:2400]
+    Image.fromarray(np.dstack([x % 256, y % 256, (x + y) % 256]).astype(np.uint8)).save(root / "large.png")
+    decode(SVG / "1F34C.svg", 200, 150, "contain", [255, 255, 255]).write_to_file(str(root / "small.jpg"))
+    (root / "cat.svg").write_bytes((SVG / "1F431.svg").read_bytes())
+    digests = {rel: f"d{i}" for i, rel in enumerate(["large.png", "small.jpg", "cat.svg"])}
+    spec = ThumbSpec((64, 64), "contain", 256, (255, 255, 255), 224)
+    counting = Counting(extractor)
+    with features.streaming(tmp_path / "streamed", counting, batch=2) as stream:
+        out = make_thumbnails(root, digests, tmp_path / "streamed", spec, sink=stream.feed)
+    assert not out.failed and counting.calls == 1
+    streamed, _ = features.extract(root, list(digests.items()), tmp_path / "streamed", counting, [255] * 3)
+    assert counting.calls == 1  # every vector was cached by the stream
+    alone, _ = features.extract(root, list(digests.items()), tmp_path / "alone", counting, [255] * 3)
+    assert counting.calls == 2
+    np.testing.assert_array_equal(streamed, alone)
+    assert np.all(np.linalg.norm(streamed, axis=1) > 0)
+    with features.streaming(tmp_path / "streamed", counting) as stream:  # thumbnails made: nothing to do
+        make_thumbnails(root, digests, tmp_path / "streamed", spec, sink=stream.feed)
+    assert counting.calls == 2
