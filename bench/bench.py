@@ -112,6 +112,7 @@ def child_build(a: dict) -> dict:
     def stage(self, name):
         with measured(stages, name, a.get("n")), plain(self, name):
             yield
+        print(json.dumps({"stage": name, **stages[name]}), file=sys.stderr, flush=True)  # kept if a later stage fails
 
     report.Report.stage = stage
     t = time.perf_counter()

@@ -162,7 +162,7 @@ def photos(work: Path, n: int, seed: int = 0) -> Path:
 def given_features(work: Path, n: int) -> Path:
     """A ``--features`` file for the size-n collection: real CNN features of each artwork,
     computed once, with a small multiplicative jitter per varied repeat (as its image is varied)."""
-    out = work / f"artworks-{n}" / "features.npz"
+    out = work / f"artworks-{n}" / "features.npy"  # .npy, not .npz: the build maps it (5 GB at a million)
     if out.exists():
         return out
     base_file = work / "openmoji-192-features.npy"
@@ -178,12 +178,15 @@ def given_features(work: Path, n: int) -> Path:
     base = np.load(base_file)
     a = len(base)
     rng = np.random.default_rng(n)
-    feats = np.empty((n, base.shape[1]), np.float32)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = str(out)[:-4] + ".tmp.npy"
+    feats = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, base.shape[1]))
     for s in range(0, n, 10_000):
         i = np.arange(s, min(n, s + 10_000))
         jitter = np.where((i >= a)[:, None], rng.lognormal(0, 0.25, (len(i), base.shape[1])), 1)
         feats[i] = base[i % a] * jitter
-    out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(str(out)[:-4] + ".tmp.npz", ids=np.array([artwork_name(i) for i in range(n)]), features=feats)
-    os.replace(str(out)[:-4] + ".tmp.npz", out)
+    feats.flush()
+    del feats
+    Path(f"{out}.ids.txt").write_text("".join(f"{artwork_name(i)}\n" for i in range(n)), encoding="utf-8")
+    os.replace(tmp, out)  # last: its presence says both files are whole
     return out

@@ -258,7 +258,7 @@ def _features(s: Settings, rep: Report, memo: Memo, root: Path, items: Items, ca
     failed = dict(zip(got["failed"].tolist(), got["reasons"].tolist()))
     rep.skipped.update(failed)
     kept, mask = items.without(failed)
-    return kept, got["features"][mask], fkey
+    return kept, got["features"] if mask.all() else got["features"][mask], fkey
 
 
 def _neighbours(s: Settings, memo: Memo, pkey: str, reduced: np.ndarray, items: Items,

@@ -154,20 +154,44 @@ def manifest(base: str, k: str, record: Record, fields: list[dict], thumb: str, 
     return m.jsonld()
 
 
-def collection(base: str, title: str, description: str, credit: str, texts: _Texts,
-               refs: list[tuple[str, str, str]]) -> str:
-    """The Collection of every item: (manifest id, label, thumbnail url) each."""
-    from iiif_prezi3 import AnnotationBody, Collection, ManifestRef
+COLLECTION_PAGE = 10_000  # Manifests one Collection file lists; more: a Collection of such Collections
+
+
+def collection(cid: str, title: str, description: str, credit: str, texts: _Texts,
+               refs: list[tuple[str, str, str | None]]) -> str:
+    """A Collection listing ``refs``: (manifest id, label, thumbnail url) each, or (collection
+    id, label, None) for a Collection of Collections."""
+    from iiif_prezi3 import AnnotationBody, Collection, CollectionRef, ManifestRef
     extra: dict = {}
     if description:
         extra["summary"] = texts.map(description)
     if credit:
         extra["requiredStatement"] = texts.pair("Attribution", credit)
-    c = Collection(id=f"{base}iiif/collection.json", label=texts.map(title), items=[
-        ManifestRef(id=mid, type="Manifest", label=texts.map(label),
+    c = Collection(id=cid, label=texts.map(title), items=[
+        ManifestRef(id=rid, type="Manifest", label=texts.map(label),
                     thumbnail=[AnnotationBody(id=thumb, type="Image", format="image/jpeg")])
-        for mid, label, thumb in refs], **extra)
+        if thumb else CollectionRef(id=rid, type="Collection", label=texts.map(label))
+        for rid, label, thumb in refs], **extra)
     return c.jsonld()
+
+
+def write_collections(out: Path, base: str, c, texts: _Texts, refs: list[tuple[str, str, str | None]]) -> None:
+    """iiif/collection.json: every Manifest, or above COLLECTION_PAGE of them, a Collection of
+    Collections of up to COLLECTION_PAGE each (iiif/collection/N.json), so that no client has to
+    load one file listing a million items."""
+    top = f"{base}iiif/collection.json"
+    if len(refs) > COLLECTION_PAGE:
+        pages = []
+        for n, s in enumerate(range(0, len(refs), COLLECTION_PAGE)):
+            part = refs[s:s + COLLECTION_PAGE]
+            label = f"{c.title}: {s + 1:,}-{s + len(part):,}"
+            cid = f"{base}iiif/collection/{n}.json"
+            write_bytes(out / "iiif" / "collection" / f"{n}.json",
+                        collection(cid, label, "", c.credit, texts, part).encode("utf-8"))
+            pages.append((cid, label, None))
+        refs = pages
+    write_bytes(out / "iiif" / "collection.json",
+                collection(top, c.title, c.description, c.credit, texts, refs).encode("utf-8"))
 
 
 def link_service(src: Path, dst: Path, service_id: str, paths: list[str]) -> dict:
@@ -212,8 +236,7 @@ def write(out: Path, c, lang: str | None = None, cache: Path | None = None) -> d
             root.mkdir(parents=True, exist_ok=True)
             link_or_copy(kept, root / "manifest.json")
         refs.append((f"{base}iiif/{k}/manifest.json", c.records[i].title, thumb))
-    text = collection(base, c.title, c.description, c.credit, texts, refs)
-    write_bytes(out / "iiif" / "collection.json", text.encode("utf-8"))
+    write_collections(out, base, c, texts, refs)
     return _report(c.iiif, len(refs))
 
 

@@ -41,7 +41,8 @@ def tsne(x: np.ndarray, method: str = "opentsne", perplexity: float = 30.0, seed
 
 
 SHORT_TSNE_MAX = 20_000  # up to this many points openTSNE runs 300 iterations (bench/README.md)
-EMBED_VERSION = 2        # in the cached map's key: raise it when embed() gives other maps
+FFT_BOX = 1.5            # openTSNE's ints_in_interval: grid boxes 1.5 map units wide, not 1 (bench/README.md)
+EMBED_VERSION = 3        # in the cached map's key: raise it when embed() gives other maps
 
 
 def embed(x: np.ndarray, method: str = "opentsne", perplexity: float = 30.0, seed: int = 0,
@@ -59,9 +60,11 @@ def embed(x: np.ndarray, method: str = "opentsne", perplexity: float = 30.0, see
         from openTSNE import TSNE
         # Barnes-Hut is faster below ~10k points, the FFT method above. Iterations after the early
         # exaggeration: 300 instead of 500 halve the time at 10k (Fashion-MNIST: 35 -> 17 s, 10-NN
-        # kept 0.422 -> 0.419) but lose more as n grows (100k: 0.318 -> 0.279), so large sets keep 500
+        # kept 0.422 -> 0.419) but lose more as n grows (100k: 0.318 -> 0.279), so large sets keep 500.
+        # The FFT method's grid grows with the map, and its FFTs run on one core: wider boxes (FFT_BOX)
+        # take 10k points from 15-20 s to 10-12 s for 0.001-0.003 of 10-NN kept
         xy = np.asarray(TSNE(perplexity=perplexity, random_state=seed, n_jobs=threads, verbose=False,
-                             n_iter=300 if n <= SHORT_TSNE_MAX else 500,
+                             n_iter=300 if n <= SHORT_TSNE_MAX else 500, ints_in_interval=FFT_BOX,
                              negative_gradient_method="bh" if n < 10_000 else "fft").fit(x))
     elif method == "multicore":
         try:

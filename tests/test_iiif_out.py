@@ -138,3 +138,34 @@ def test_round_trip(served, tmp_path):
     assert read_back == {t: {**v, "url": v["url"] if v["url"] is None or v["url"].startswith("http")
                              else base + v["url"].lstrip("/")} for t, v in original.items()}
     assert (c2["title"], c2["description"], c2["credit"]) == ("Museum", "Five objects", "Museum X")
+
+
+def test_a_large_collection_is_a_collection_of_collections(served, tmp_path, monkeypatch):
+    """Above COLLECTION_PAGE Manifests, iiif/collection.json lists Collections of at most that many
+    (each valid for iiif-prezi3), and reading it back with --iiif still finds every item."""
+    from types import SimpleNamespace
+
+    from pipeline import iiif_out
+    site, base, _, _ = served
+    top = json.loads((site / "iiif" / "collection.json").read_text())
+    refs = [(m["id"], m["label"]["none"][0], m["thumbnail"][0]["id"]) for m in top["items"]]
+    monkeypatch.setattr(iiif_out, "COLLECTION_PAGE", 2)
+    paged = site / "paged"
+    try:
+        iiif_out.write_collections(paged, f"{base}paged/", SimpleNamespace(title="Museum", description="Five objects",
+                                   credit="Museum X"), iiif_out._Texts(None), refs)
+        outer = json.loads((paged / "iiif" / "collection.json").read_text())
+        Collection(**outer)
+        assert [(p["type"], p["id"]) for p in outer["items"]] == [
+            ("Collection", f"{base}paged/iiif/collection/{n}.json") for n in range(3)]
+        pages = [json.loads((paged / "iiif" / "collection" / f"{n}.json").read_text()) for n in range(3)]
+        for page in pages:
+            Collection(**page)
+        assert [m["id"] for page in pages for m in page["items"]] == [r[0] for r in refs]
+        back = tmp_path / "back"
+        build(Settings(images=None, iiif=[f"{base}paged/iiif/collection.json"], out=back, cache=tmp_path / "cache",
+                       image_search=False, full_res=0))
+        titles = json.loads((back / "data" / "collection.json").read_text())["items"]["title"]
+        assert sorted(titles) == sorted(json.loads((site / "data" / "collection.json").read_text())["items"]["title"])
+    finally:
+        shutil.rmtree(paged, ignore_errors=True)

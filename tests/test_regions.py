@@ -148,3 +148,18 @@ def test_built_site_names_its_regions(built_site):
     report = json.loads((built_site / "report.json").read_text("utf-8"))["regions"]
     assert report["regions"] == len(data["regions"]) and set(report["ami"]) == {"category", "subcategory"}
     assert report["ami"]["category"] > 0.1  # similar images share their category: regions agree, above chance
+
+
+def test_a_large_map_is_clustered_on_a_sample_and_every_item_placed(monkeypatch):
+    """Above regions.SAMPLE items a fixed sample is clustered (HDBSCAN's time grows with the square
+    of the points) and every other item joins the region of its nearest sampled item."""
+    xy, truth = blobs([900, 600, 400], seed=2)
+    monkeypatch.setattr(regions, "SAMPLE", 500)
+    found = regions.find(xy, min_size=100)
+    assert (regions.find(xy, min_size=100) == found).all()  # the same sample every time
+    k = int(found.max()) + 1
+    assert all(len(set(truth[found == r])) == 1 for r in range(k))  # no region spans two blobs...
+    assert set(truth[found >= 0]) == {0, 1, 2} and np.mean(found >= 0) > 0.6  # ...and each blob has one
+    assert adjusted_mutual_info_score(truth[found >= 0], found[found >= 0]) > 0.6
+    sizes = [int((found == r).sum()) for r in range(k)]
+    assert sizes == sorted(sizes, reverse=True) and min(sizes) >= 100
