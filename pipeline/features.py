@@ -212,8 +212,8 @@ def load_given(path: Path, items: list[str]) -> tuple[np.ndarray, dict[str, str]
     found = picks_a >= 0
     bad = np.zeros(len(items), bool)
     for s in range(0, len(items), 65_536):  # in slices: no whole-size temporaries (5 GB at a million)
-        rows, at = slice(s, s + 65_536), picks_a[s:s + 65_536]
-        out[rows][at >= 0] = matrix[at[at >= 0]]
+        rows, src = slice(s, s + 65_536), picks_a[s:s + 65_536]
+        out[rows][src >= 0] = matrix[src[src >= 0]]
         bad[rows] = found[rows] & ~np.isfinite(out[rows]).all(axis=1)
     failed = {rel: "no row for it in the --features file" for rel, ok in zip(items, found) if not ok}
     failed.update({rel: "its --features row has NaN or infinite values" for rel, b in zip(items, bad) if b})

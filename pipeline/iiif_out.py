@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import re
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path, PurePosixPath
 
@@ -157,8 +158,10 @@ def manifest(base: str, k: str, record: Record, fields: list[dict], thumb: str, 
 COLLECTION_PAGE = 10_000  # Manifests one Collection file lists; more: a Collection of such Collections
 
 
-def collection(cid: str, title: str, description: str, credit: str, texts: _Texts,
-               refs: list[tuple[str, str, str | None]]) -> str:
+Ref = tuple[str, str, str | None]  # (id, label, thumbnail url: None for a Collection)
+
+
+def collection(cid: str, title: str, description: str, credit: str, texts: _Texts, refs: Sequence[Ref]) -> str:
     """A Collection listing ``refs``: (manifest id, label, thumbnail url) each, or (collection
     id, label, None) for a Collection of Collections."""
     from iiif_prezi3 import AnnotationBody, Collection, CollectionRef, ManifestRef
@@ -175,13 +178,13 @@ def collection(cid: str, title: str, description: str, credit: str, texts: _Text
     return c.jsonld()
 
 
-def write_collections(out: Path, base: str, c, texts: _Texts, refs: list[tuple[str, str, str | None]]) -> None:
+def write_collections(out: Path, base: str, c, texts: _Texts, refs: Sequence[Ref]) -> None:
     """iiif/collection.json: every Manifest, or above COLLECTION_PAGE of them, a Collection of
     Collections of up to COLLECTION_PAGE each (iiif/collection/N.json), so that no client has to
     load one file listing a million items."""
     top = f"{base}iiif/collection.json"
     if len(refs) > COLLECTION_PAGE:
-        pages = []
+        pages: list[Ref] = []
         for n, s in enumerate(range(0, len(refs), COLLECTION_PAGE)):
             part = refs[s:s + COLLECTION_PAGE]
             label = f"{c.title}: {s + 1:,}-{s + len(part):,}"
@@ -221,7 +224,7 @@ def write(out: Path, c, lang: str | None = None, cache: Path | None = None) -> d
              for i in range(len(keys))]
     sizes = list(parallel_map(lambda i: (infos[i]["width"], infos[i]["height"]) if infos[i]
                               else image_size(c.previews[i]), range(len(keys))))  # headers read on threads
-    refs = []
+    refs: list[Ref] = []
     for i, (k, info, size) in enumerate(zip(keys, infos, sizes)):
         root = out / "iiif" / k
         thumb = f"{base}thumbs/{c.previews[i].name}"
