@@ -294,10 +294,15 @@ def make_thumbnails(root: Path, digests: dict[str, str], cache: Path, spec: Thum
     """Make missing thumbnails for ``{relpath: digest}``; return failures and damage warnings.
     Each newly decoded image's CNN input goes to ``sink`` (features.Stream.feed), if given."""
     folder = f"{cache}/thumbs/{spec.folder}"
-    rels = [rel for rel in digests if not _done(folder, digests[rel])]
+    first: dict[str, str] = {}  # digest -> the first file with that content: each content made once
+    for rel, digest in digests.items():
+        if digest not in first and not _done(folder, digest):
+            first[digest] = rel
+    results = parallel_map(lambda d: _make(root, cache, spec, first[d], d, max_megapixels, sink), first)
+    outcome = dict(tqdm(zip(first, results), total=len(first), desc="thumbnails", unit="img", leave=False))
     out = Outcome()
-    results = parallel_map(lambda rel: _make(root, cache, spec, rel, digests[rel], max_megapixels, sink), rels)
-    for rel, result in tqdm(zip(rels, results), total=len(rels), desc="thumbnails", unit="img", leave=False):
+    for rel, digest in digests.items():
+        result = outcome.get(digest, {})
         if "error" in result:
             out.failed[rel] = result["error"]
         elif "warning" in result:
