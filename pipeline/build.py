@@ -170,6 +170,9 @@ def build(s: Settings) -> Report:
         pkey = key(fkey, len(items), s.pca, s.seed)
         pca = memo.get("pca", pkey, lambda: dict(zip(("value", "mean", "components"),
                                                      projection.pca_fit(feats, s.pca, s.seed))))
+    # later stages read the full vectors only to name regions with the default model's classes
+    kept_feats = feats if model.browser else None
+    del feats  # 5 GB at a million items
     with rep.stage("tsne"):  # the map and grid, kept stable as images are added (pipeline/layouts.py)
         placed = _map_and_grid(s, memo, cache / "layout" / f"{key(s.id, str(root))}.npz", pkey, pca["value"], items)
         xy, cells, cols, rows, rep.layout = placed.xy, placed.cells, placed.cols, placed.rows, placed.info
@@ -177,7 +180,7 @@ def build(s: Settings) -> Report:
         near = _neighbours(s, memo, pkey, pca["value"], items, joined)
     with rep.stage("regions"):
         named, rep.regions, notes = regions.make(
-            xy, cells, cols, pca["value"], feats, model,
+            xy, cells, cols, pca["value"], kept_feats, model,
             joined.fields, [joined.records[r] for r in items.ids], items.ids, s.labels, memo=memo)
         rep.warnings += notes
     thumbs = [thumbnails.thumbnail_paths(cache, spec, d) for d in items.hashes()]  # (cell, preview)
@@ -254,7 +257,8 @@ def _features(s: Settings, rep: Report, memo: Memo, root: Path, items: Items, ca
         return {"features": feats, "failed": np.array(sorted(failed)),
                 "reasons": np.array([failed[r] for r in sorted(failed)])}
 
-    got = memo.get("features", fkey, compute)
+    # a --features file is read again (mapped: seconds), not copied into the cache (5 GB at a million)
+    got = compute() if s.features else memo.get("features", fkey, compute)
     failed = dict(zip(got["failed"].tolist(), got["reasons"].tolist()))
     rep.skipped.update(failed)
     kept, mask = items.without(failed)

@@ -23,7 +23,7 @@ from .parallel import parallel_map
 MIN_BYTES = 16 * 1024      # smaller files gain little (http-server compresses nothing on the fly)
 SUFFIXES = {".onnx", ".wasm", ".bin", ".json", ".mjs", ".js", ".css", ".csv", ".svg", ".html", ".xml"}
 SKIP_DIRS = {"tiles", "thumbs"}  # JPEG/PNG/WebP only: not walked
-SHALLOW_DIRS = {"iiif"}          # one small folder an item below: only the files at its top
+SHALLOW_DIRS = {"iiif": ("*", "collection/*")}  # one small folder an item below: only these files
 BIG = 1 << 20             # from this size on, Brotli quality 9 instead of 11
 KEEP_RATIO = 0.95          # a copy is written only when it saves at least 5 %
 
@@ -46,7 +46,9 @@ def candidates(site: Path, min_bytes: int = MIN_BYTES) -> list[Path]:
     for top in sorted(site.iterdir()):
         if top.name in SKIP_DIRS or top.is_symlink():
             continue
-        found += [p for p in ([top] if top.is_file() else top.glob("*") if top.name in SHALLOW_DIRS else top.rglob("*"))
+        files = ([top] if top.is_file() else top.rglob("*") if top.name not in SHALLOW_DIRS
+                 else (p for pattern in SHALLOW_DIRS[top.name] for p in top.glob(pattern)))
+        found += [p for p in files
                   if p.is_file() and not p.is_symlink() and p.suffix.lower() in SUFFIXES
                   and p.stat().st_size >= min_bytes]
     return sorted(found)

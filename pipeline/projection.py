@@ -14,6 +14,9 @@ MULTICORE_HELP = ("MulticoreTSNE is not installed. Its PyPI build needs an old C
                   "(see the README), or use --tsne opentsne")
 
 
+PCA_SAMPLE = 200_000  # above this many items PCA is fitted on this many (a million 1,280-d rows are 5 GB)
+
+
 def pca(features: np.ndarray, components: int, seed: int) -> np.ndarray:
     """Project to at most ``components`` principal components (clipped to what the data allows)."""
     return pca_fit(features, components, seed)[0]
@@ -30,7 +33,13 @@ def pca_fit(features: np.ndarray, components: int, seed: int) -> tuple[np.ndarra
         return (np.zeros((n, k), dtype=np.float32), mean.astype(np.float32),
                 np.zeros((k, d), dtype=np.float32))
     fit = PCA(n_components=k, random_state=seed)
-    reduced = fit.fit_transform(features).astype(np.float32)
+    if n <= PCA_SAMPLE:
+        reduced = fit.fit_transform(features).astype(np.float32)
+    else:  # fitted on a fixed sample, applied in slices: no centred copy of the whole matrix
+        fit.fit(features[np.sort(np.random.default_rng(seed).choice(n, PCA_SAMPLE, replace=False))])
+        reduced = np.empty((n, k), np.float32)
+        for s in range(0, n, 65_536):
+            reduced[s:s + 65_536] = fit.transform(features[s:s + 65_536])
     return reduced, fit.mean_.astype(np.float32), fit.components_.astype(np.float32)
 
 

@@ -169,3 +169,23 @@ def test_a_large_collection_is_a_collection_of_collections(served, tmp_path, mon
         assert sorted(titles) == sorted(json.loads((site / "data" / "collection.json").read_text())["items"]["title"])
     finally:
         shutil.rmtree(paged, ignore_errors=True)
+
+
+def test_many_manifests_are_made_on_a_process_pool_with_the_same_bytes(tmp_path, monkeypatch):
+    """Above MANIFEST_POOL_MIN, Manifests are made by spawned processes: the same files."""
+    from pipeline import iiif_out
+    from pipeline.metadata import Record
+    fields = [{"key": "year", "label": "year", "kind": "year"}, {"key": "maker", "label": "maker", "kind": "category"}]
+    def todo(folder):
+        return [(str(folder / f"{n}.json"), f"item-{n}", Record(f"Item {n}", f"/objects/{n}", [str(1800 + n), "A. Painter"]),
+                 f"http://h/thumbs/{n}.jpg", None, (200, 150)) for n in range(7)]
+    common = ("http://h/", fields, None, "Museum X", "https://museum.example/")
+    iiif_out._make_manifests(todo(tmp_path / "here"), common)
+    monkeypatch.setattr(iiif_out, "MANIFEST_POOL_MIN", 0)
+    monkeypatch.setattr(iiif_out, "MANIFEST_CHUNK", 2)
+    monkeypatch.setattr(iiif_out.os, "cpu_count", lambda: 2)
+    iiif_out._make_manifests(todo(tmp_path / "pool"), common)
+    for n in range(7):
+        made = (tmp_path / "pool" / f"{n}.json").read_bytes()
+        assert made == (tmp_path / "here" / f"{n}.json").read_bytes()
+        Manifest(**json.loads(made))

@@ -201,3 +201,18 @@ def test_umap_is_deterministic_for_a_seed():
     x = np.random.default_rng(3).normal(size=(80, 16))
     a = projection.embed(x, "umap", seed=1)
     assert np.array_equal(a, projection.embed(x, "umap", seed=1)) and a.shape == (80, 2)
+
+
+def test_pca_of_many_rows_is_fitted_on_a_sample_and_agrees_with_the_whole(monkeypatch):
+    """Above PCA_SAMPLE rows, PCA is fitted on a fixed sample and applied in slices (memory):
+    the projection agrees with the whole fit (same subspace) and is the same every run."""
+    from pipeline import projection
+    rng = np.random.default_rng(5)
+    x = (rng.normal(size=(3000, 6)) @ rng.normal(size=(6, 40)) + rng.normal(scale=0.05, size=(3000, 40))).astype(np.float32)
+    whole, _, comp_whole = projection.pca_fit(x, 6, 0)
+    monkeypatch.setattr(projection, "PCA_SAMPLE", 1000)
+    part, _, comp_part = projection.pca_fit(x, 6, 0)
+    assert part.shape == whole.shape and part.dtype == np.float32
+    np.testing.assert_array_equal(part, projection.pca_fit(x, 6, 0)[0])
+    # the same 6-d subspace: the singular values of comp_part @ comp_whole.T are all near 1
+    assert np.linalg.svd(comp_part @ comp_whole.T, compute_uv=False).min() > 0.99
