@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Container
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -168,8 +169,7 @@ def build(s: Settings) -> Report:
         raise UserError(rep.strict_failure())
     with rep.stage("pca"):
         pkey = key(fkey, len(items), s.pca, s.seed)
-        pca = memo.get("pca", pkey, lambda: dict(zip(("value", "mean", "components"),
-                                                     projection.pca_fit(feats, s.pca, s.seed))))
+        pca = memo.get("pca", pkey, partial(_pca, feats, s.pca, s.seed))
     # later stages read the full vectors only to name regions with the default model's classes
     kept_feats = feats if model.browser else None
     del feats  # 5 GB at a million items
@@ -203,6 +203,10 @@ def build(s: Settings) -> Report:
         _publish(s, rep, collection, pca, tiles_dir, cache, root, bg, model)
     rep.save(Path(s.out) / "report.json")  # with the site stage's time
     return rep
+
+
+def _pca(feats: np.ndarray, components: int, seed: int) -> dict[str, np.ndarray]:
+    return dict(zip(("value", "mean", "components"), projection.pca_fit(feats, components, seed)))
 
 
 def _map_and_grid(s: Settings, memo: Memo, state: Path, pkey: str, reduced: np.ndarray,

@@ -275,9 +275,17 @@ def _only_marker(folder: Path) -> bool:
 
 
 def _remove(folder: Path) -> None:
-    """Delete a folder that ``_ours`` accepted."""
+    """Delete a folder that ``_ours`` accepted, its marker last: a deletion cut short (the build
+    doing it killed) leaves a folder that still proves it is Salon's, so the next build finishes it."""
     if is_salon_site(folder):
-        shutil.rmtree(folder, ignore_errors=True)
+        for entry in os.listdir(folder):
+            if entry != MARKER:
+                path = folder / entry
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)  # the marker, last
         return
     (folder / MARKER).unlink(missing_ok=True)
     os.rmdir(folder)  # fails harmlessly if something else appeared in it since

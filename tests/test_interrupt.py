@@ -4,6 +4,7 @@ and leaves the previous site intact."""
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -139,6 +140,32 @@ def test_leftovers_of_a_killed_build_are_cleaned_and_a_half_swap_undone(tmp_path
         pass
     assert (out / "index.html").read_text() == "old"
     assert sorted(os.listdir(tmp_path)) == [f".site.building-{os.getppid()}", f".site.old-{dead2}", "site"]
+
+
+def test_a_deletion_cut_short_keeps_the_marker_so_the_next_build_finishes_it(tmp_path, monkeypatch):
+    """A build killed while it deletes a leftover (seen: the next build's site stage killed during
+    its clean-up) must leave a folder that still proves it is Salon's: the marker goes last."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    left = tmp_path / f".site.building-{dead}"
+    for sub in ("assets", "data", "iiif", "tiles"):
+        (left / sub).mkdir(parents=True)
+        (left / sub / "f.json").write_text("{}")
+    (left / "index.html").write_text("x")
+    site.write_marker(left)
+    real = shutil.rmtree
+
+    def cut_short(path, *args, **kwargs):
+        real(path, *args, **kwargs)
+        raise KeyboardInterrupt  # killed after the first folder
+    monkeypatch.setattr(site.shutil, "rmtree", cut_short)
+    with pytest.raises(KeyboardInterrupt):
+        site._remove(left)
+    monkeypatch.undo()
+    assert site.is_salon_site(left) and len(os.listdir(left)) < 6
+    with site.staging_dir(tmp_path / "site"):
+        pass
+    assert os.listdir(tmp_path) == []
 
 
 def limited(megabytes: int):
