@@ -58,7 +58,7 @@ export class Viewer {
       gestureSettingsTouch: { clickToZoom: false, dblClickToZoom: true, pinchToZoom: true, flickEnabled: true },
       gestureSettingsPen: { clickToZoom: false },
       crossOriginPolicy: false,
-      viewportMargins: { top: 28, left: 28, right: 28, bottom: 28 },
+      viewportMargins: { top: 28, left: 28, right: 72, bottom: 28 },  // right: clear of the zoom buttons
       // The 2D canvas drawer: starts in a few ms everywhere (the WebGL drawer costs ~0.6 s where
       // WebGL is software-rendered) and a mosaic needs none of WebGL's extras.
       drawer: 'canvas',
