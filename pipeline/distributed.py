@@ -294,7 +294,8 @@ def thumbnail_batch(root: Path, spec: Any, max_megapixels: float, model: Any,
 def thumbnails(ex: Executor, root: Path, digests: dict[str, str], cache: Path, spec: Any,
                max_megapixels: float, model: Any = None) -> None:
     """Make the missing thumbnails on the cluster, writing each batch into the cache as it comes;
-    with a ``model``, each new image's feature vector too (the CNN input never leaves the worker)."""
+    with a ``model``, each new image's feature vector too, so the features pass has nothing left
+    to send out (a large image's stored CNN input still comes back: the cache is a local build's)."""
     from .cache import save_npy, write_bytes, write_json
     from .features import _cache_path
     from .thumbnails import _done, _note_path, _vips_version, cnn_input_path, thumbnail_paths
@@ -326,14 +327,12 @@ def feature_batch(root: Path, model: Any, background: list[int],
     the CNN input the thumbnail stage stored (sent with the batch) or, for a small image, made
     again from the file. The model is loaded on the worker's first batch and kept."""
     import numpy as np
-    import pyvips
 
-    from .decode import to_array
-    from .thumbnails import cnn_input
+    from .thumbnails import _png_array, cnn_input
     arrays: list[Any] = []
     for rel, digest, png in batch:
         try:  # made as the local stage makes it (no cache here: the worker keeps nothing)
-            arrays.append(to_array(pyvips.Image.new_from_buffer(png, "", access="sequential")) if png is not None
+            arrays.append(_png_array(png) if png is not None
                           else cnn_input(root, rel, digest, None, model.input_size, background))
         except Exception as e:  # the local stage decodes it again and reports it
             arrays.append(str(e)[:200] or type(e).__name__)
