@@ -235,7 +235,7 @@ def bench_size(n: int, o: argparse.Namespace, log: Path) -> dict:
         (run / "cache").mkdir(parents=True)
         kept.rename(run / "cache" / "thumbs")
         res["thumbnails_reused"] = True
-    extra = {}
+    extra = {} if o.full_res is None else {"full_res": o.full_res}
     if byo:
         extra["features"] = str(sources.given_features(work, n))
         res["features_given"] = extra["features"]
@@ -318,6 +318,8 @@ def rebuilds(n: int, images: Path, csv_path: Path, run: Path, extra: dict, o) ->
             "--cache", str(run / "cache"), "--categories", "category,subcategory"]
     if extra.get("features"):
         argv += ["--features", extra["features"]]
+    if "full_res" in extra:
+        argv += ["--full-res", str(extra["full_res"])]
     out = {"nothing_changed_s": timed_cli(argv)}
     entries = sources._entries()
     sources.write_csv(csv_path, entries, n, edit=" (edited)")
@@ -427,6 +429,8 @@ def main() -> None:
     p.add_argument("--add-max", type=int, default=20100, help="largest size for the add-100-images rebuild")
     p.add_argument("--distinct", type=int, default=0,
                    help="sizes above N are hard links to N distinct images (thumbnails cost N; default: all distinct)")
+    p.add_argument("--full-res", type=int, default=None,
+                   help="the builds' --full-res (default: the build's own; 0 for no per-item pyramids)")
     p.add_argument("--skip", default="", help="comma-separated: features, mosaic, rebuild")
     p.add_argument("--keep", action="store_true", help="keep the built sites and caches")
     p.add_argument("--reuse-thumbs", action="store_true",

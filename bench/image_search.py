@@ -29,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+from pipeline.columns import read_collection
+
 ROOT = Path(__file__).resolve().parent.parent
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -98,7 +100,7 @@ def main() -> None:
     if not a.queries:
         ap.error("give at least one query image (or --fidelity)")
     from playwright.sync_api import sync_playwright
-    desc = json.loads((a.site / "data" / "collection.json").read_text())["image_search"]
+    desc = read_collection(a.site)["image_search"]
     print(f"items {desc['vectors']['count']}: model {desc['model']['bytes']:,} B, runtime {desc['runtime']['bytes']:,} B, "
           f"pca {desc['pca']['bytes']:,} B, vectors {desc['vectors']['bytes']:,} B")
     proc, url = serve(a.site)

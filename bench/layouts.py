@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.columns import read_collection
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
@@ -92,7 +94,7 @@ def projections(args: argparse.Namespace) -> list[dict]:
 
 
 def _site(out: Path) -> tuple[dict, dict[str, tuple[int, int]], dict[str, tuple[float, float]]]:
-    data = json.loads((out / "data" / "collection.json").read_text("utf-8"))
+    data = read_collection(out)
     ids = [it["id"] for f in sorted((out / "data" / "items").glob("*.json"), key=lambda p: int(p.stem))
            for it in json.loads(f.read_text("utf-8"))["items"]]
     cols = data["grid"]["cols"]

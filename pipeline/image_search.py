@@ -20,6 +20,7 @@ import numpy as np
 
 from . import UserError
 from .cache import link_or_copy, read_json, write_bytes
+from .columns import read_collection
 from .model import DEFAULT_MODEL, Model
 
 FOLDER = "data/image-search"             # inside the site
@@ -209,9 +210,7 @@ def _view(blob: bytes, spec: dict) -> np.ndarray:
 def load_index(site: Path) -> Index:
     """Open the image search files of a built site (``collection.json``'s ``image_search``)."""
     site = Path(site)
-    coll = read_json(site / "data" / "collection.json")
-    if not isinstance(coll, dict):
-        raise UserError(f"{site} is not a Salon site (no readable data/collection.json)")
+    coll = read_collection(site)
     desc = coll.get("image_search")
     if not desc:
         raise UserError(f"{site} was built without image search (--no-image-search, or a --model "

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import UserError, __version__, regions, textindex
 from .cache import json_text, link_or_copy, write_bytes, write_json
+from .columns import Columns
 from .dates import year_range
 from .metadata import Record
 from .rules import FOLD_MAP
@@ -72,7 +73,9 @@ def _thumb_name(preview: Path) -> str:
     return f"thumbs/{preview.name}"
 
 
-def collection_json(c: Collection, chunk: int) -> dict:
+def collection_json(c: Collection, chunk: int, cols: Columns) -> dict:
+    """data/collection.json: per-item arrays are references to ``cols``' files (pipeline/columns.py),
+    named by position, never by CSV column."""
     n = len(c.ids)
     facets, years, year_ranges = {}, {}, {}
     for f_i, f in enumerate(c.fields):
@@ -80,25 +83,43 @@ def collection_json(c: Collection, chunk: int) -> dict:
         if f["kind"] == "category":
             values = sorted({v for v in vals if v})
             code = {v: i for i, v in enumerate(values)}
-            facets[f["key"]] = {"values": values, "codes": [code.get(v, -1) for v in vals]}
+            facets[f["key"]] = {"values": values, "codes": cols.add(f"facet-{f_i}", [code.get(v, -1) for v in vals],
+                                                                    "int32")}
         elif f["kind"] == "year":  # one parse (pipeline/dates.py) for the filter, the timeline and the panel
             ranges = [year_range(v) for v in vals]
-            years[f["key"]] = [r.year if r else None for r in ranges]
-            year_ranges[f["key"]] = {str(i): [r.earliest, r.latest] for i, r in enumerate(ranges)
-                                     if r and r.earliest != r.latest}
+            years[f["key"]] = cols.add(f"year-{f_i}", [r.year if r else None for r in ranges], "json")
+            year_ranges[f["key"]] = cols.add(f"year-ranges-{f_i}", {str(i): [r.earliest, r.latest]
+                                                                   for i, r in enumerate(ranges)
+                                                                   if r and r.earliest != r.latest}, "json")
+    iiif = c.iiif["site"] if c.iiif else None
+    if iiif:
+        iiif = {**iiif, "full": cols.add("iiif-full", iiif["full"], "int32")}
     return {
-        "schema": 1, "id": c.id, "title": c.title, "description": c.description,
+        "schema": 2, "id": c.id, "title": c.title, "description": c.description,
         "credit": c.credit, "credit_url": c.credit_url, "count": n,
         "grid": {"cols": c.cols, "rows": c.rows, "cell": list(c.cell), "fit": c.fit},
         "dzi": "tiles/mosaic.dzi", "chunk_size": chunk, "fields": c.fields,
-        "items": {"cell": [int(v) for v in c.cells],
-                  "title": [r.title for r in c.records],
-                  "xy": [round(float(v), 4) for v in c.xy.reshape(-1)]},
+        "items": {"cell": cols.add("cell", c.cells, "int32"),
+                  "title": cols.add("title", [r.title for r in c.records], "json"),
+                  "xy": cols.add("xy", c.xy.reshape(-1), "uint16")},
         "facets": facets, "years": years, "year_ranges": year_ranges, "projection": c.projection,
-        "layouts": c.layouts or {}, "search": "data/search.json", "image_search": c.image_search,
-        "text_index": textindex.FILE, "regions": regions.FILE if c.regions else None,
-        "iiif": c.iiif["site"] if c.iiif else None,
+        "layouts": _layout_columns(c.layouts or {}, cols), "search": "data/search.json",
+        "image_search": c.image_search, "text_index": textindex.FILE,
+        "regions": regions.FILE if c.regions else None, "iiif": iiif,
     }
+
+
+def _layout_columns(layouts: dict, cols: Columns) -> dict:
+    """Each layout's positions (and a map's places) as columns: integer cells or, for --layout, fractions."""
+    out = {}
+    for k, (name, spec) in enumerate(layouts.items()):
+        spec = dict(spec)
+        whole = all(float(v).is_integer() for v in spec["pos"])
+        spec["pos"] = cols.add(f"layout-{k}", spec["pos"], "int32" if whole else "float32")
+        if "places" in spec:
+            spec["places"] = cols.add(f"layout-{k}-places", spec["places"], "json")
+        out[name] = spec
+    return out
 
 
 def item_json(c: Collection, i: int) -> dict:
@@ -133,7 +154,9 @@ def write(c: Collection, tiles_dir: Path, out: Path, chunk: int = 1000) -> None:
     if any(spec.get("kind") == "geo" for spec in (c.layouts or {}).values()):
         vendor_world(out / "assets" / "world")
     data = out / "data"
-    write_json(data / "collection.json", collection_json(c, chunk))
+    cols = Columns()
+    write_json(data / "collection.json", collection_json(c, chunk, cols))
+    cols.write(out)
     write_json(data / "search.json", search_text(c))
     textindex.write(out, c.fields, c.records)
     if c.regions:

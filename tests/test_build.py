@@ -9,6 +9,7 @@ import numpy as np
 from conftest import ROOT, demo_settings, site_items
 
 from pipeline.build import build
+from pipeline.columns import read_collection
 
 
 def load(site, name):
@@ -16,7 +17,7 @@ def load(site, name):
 
 
 def test_site_is_complete_and_relative(built_site, demo_collection):
-    c = load(built_site, "collection.json")
+    c = read_collection(built_site)
     assert c["count"] == 120 and len(set(c["items"]["cell"])) == 120
     assert max(c["items"]["cell"]) < c["grid"]["cols"] * c["grid"]["rows"]
     rows = list(csv.DictReader(open(demo_collection[1], encoding="utf-8")))
@@ -36,7 +37,7 @@ def test_site_is_complete_and_relative(built_site, demo_collection):
 
 
 def test_similar_images_share_their_category(built_site):
-    c = load(built_site, "collection.json")
+    c = read_collection(built_site)
     codes = np.array(c["facets"]["category"]["codes"])
     items = site_items(built_site)
     first = np.array([it["similar"][0][0] for it in items])
@@ -60,12 +61,12 @@ def test_rebuild_after_csv_edit_reuses_everything_heavy(built_site, demo_collect
     feature_files = sorted((site_cache / "features").rglob("*.npy"))
     mtimes = [p.stat().st_mtime_ns for p in feature_files]
     report = build(demo_settings(images, edited, out, site_cache))
-    assert "Renamed <b>artwork</b>" in load(out, "collection.json")["items"]["title"]
+    assert "Renamed <b>artwork</b>" in read_collection(out)["items"]["title"]
     # same tiles (hard links to the same cached pyramid), no feature recomputed
     a, b = (s / "tiles" / "mosaic.dzi" for s in (built_site, out))
     assert a.stat().st_ino == b.stat().st_ino
     assert [p.stat().st_mtime_ns for p in feature_files] == mtimes
-    assert load(out, "collection.json")["items"]["cell"] == load(built_site, "collection.json")["items"]["cell"]
+    assert read_collection(out)["items"]["cell"] == read_collection(built_site)["items"]["cell"]
     assert report.items == 120
 
 
@@ -87,7 +88,7 @@ def test_added_images_cost_only_their_own_features(demo_collection, site_cache, 
 def test_same_inputs_and_seed_give_the_same_layout(built_site, demo_collection, tmp_path):
     out = tmp_path / "again"
     build(demo_settings(*demo_collection, out, tmp_path / "fresh-cache"))
-    assert load(out, "collection.json") == load(built_site, "collection.json")
+    assert read_collection(out) == read_collection(built_site)
 
 
 def test_cli_reports_user_errors_without_traceback(demo_collection, tmp_path):

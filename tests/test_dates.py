@@ -97,6 +97,7 @@ def test_unreadable_values_are_counted_with_examples():
 def test_year_facet_uses_the_same_parse():
     import numpy as np
 
+    from pipeline.columns import Columns, resolve
     from pipeline.metadata import Record
     from pipeline.site import Collection, collection_json
     values = ["c. 1890", "19th century", "1890/1895", "nonsense", ""]
@@ -105,6 +106,7 @@ def test_year_facet_uses_the_same_parse():
                    records=[Record(str(i), None, [v]) for i, v in enumerate(values)], previews=[],
                    cells=np.arange(5), xy=np.zeros((5, 2)), similar=np.zeros((5, 0)), scores=np.zeros((5, 0)),
                    cols=3, rows=2, cell=(8, 8))
-    data = collection_json(c, 1000)
+    cols = Columns()
+    data = resolve(collection_json(c, 1000, cols), cols.files.__getitem__)
     assert data["years"]["date"] == [1890, 1800, 1890, None, None]
     assert data["year_ranges"]["date"] == {"1": [1800, 1899], "2": [1890, 1895]}

@@ -22,6 +22,8 @@ from browser_helpers import (
     words,
 )
 
+from pipeline.columns import read_collection
+
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
     pytest.mark.skipif(not HTTP_SERVER.exists(), reason="needs npm's http-server: run `npm install`"),
@@ -203,7 +205,7 @@ def upload(page, path: Path, n: int) -> dict:
 
 def test_image_search_whole_collection_progress_and_no_close_match(new_page, base, built_site, demo_collection, tmp_path):
     from PIL import Image
-    coll = json.loads((built_site / "data" / "collection.json").read_text("utf-8"))
+    coll = read_collection(built_site)
     desc = coll["image_search"]
     n = 47
     chunk = json.loads((built_site / "data" / "items" / f"{n // coll['chunk_size']}.json").read_text("utf-8"))

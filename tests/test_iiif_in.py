@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from pipeline import iiif_in
+from pipeline.columns import read_collection
 
 COOKBOOK = Path(__file__).resolve().parents[2] / "shared" / "iiif-cookbook"
 if not COOKBOOK.is_dir():
@@ -332,7 +333,7 @@ def test_iiif_beside_local_images(tmp_path):
         with pytest.raises(iiif_in.UserError, match="is the image folder"):  # --out is still checked against it
             build(Settings(**{**settings.__dict__, "out": local}))
         report = build(settings)
-        c = json.loads((tmp_path / "site" / "data" / "collection.json").read_text("utf-8"))
+        c = read_collection(tmp_path / "site")
         labels = [f["label"] for f in c["fields"]]
         got = {it["id"]: (title, {k: v for k, v in zip(labels, it["values"]) if v}, it["url"])
                for it, title in zip(site_items(tmp_path / "site"), c["items"]["title"])}
@@ -363,7 +364,7 @@ def test_iiif_beside_local_images(tmp_path):
     assert {re.sub(r"(?<=/)[0-9a-f]+(?=[/.])", "K", p) for p in changed} <= {
         "iiif/http/K/K.json", "iiif/sets/K/metadata.csv", "layout/K.npz", "reports/mixed.json"}, changed
     assert again.iiif["pyramids_made"] == 0 and again.items == 5
-    assert json.loads((tmp_path / "site" / "data" / "collection.json").read_text("utf-8")) == c
+    assert read_collection(tmp_path / "site") == c
 
 
 def test_two_folders_seen_as_one(tmp_path):

@@ -16,6 +16,7 @@ from PIL import Image
 from test_pyramids import osd_requests
 
 from pipeline.build import Settings, build
+from pipeline.columns import read_collection
 
 ROWS = [  # filename, title, year, licence, description, link, maker
     ("harbour.jpg", "Harbour at dusk", "1895", "https://creativecommons.org/licenses/by/4.0/",
@@ -101,7 +102,7 @@ def test_services_and_manifests(served):
                      "small.jpg": (200, 150), "tall.jpg": (236, 1024)}
     assert report.iiif["manifests"] == 5 and report.iiif["pyramids_bytes"] > 0
     assert any("Full resolution: 5 of 5 items" in line for line in report.summary(site).splitlines())
-    c = json.loads((site / "data" / "collection.json").read_text())
+    c = read_collection(site)
     assert c["iiif"]["collection"] == "iiif/collection.json" and sorted(c["iiif"]["full"]) == [200, 600, 1024, 1024, 1024]
 
 
@@ -129,7 +130,7 @@ def test_round_trip(served, tmp_path):
     build(Settings(images=None, iiif=[f"{base}iiif/collection.json"], out=back, cache=tmp_path / "cache",
                    image_search=False, full_res=256))
     def fields(folder) -> dict[str, dict]:
-        c = json.loads((folder / "data" / "collection.json").read_text())
+        c = read_collection(folder)
         labels = [f["label"] for f in c["fields"]]
         return {title: {"fields": {k: v for k, v in zip(labels, it["values"]) if v}, "url": it["url"]}
                 for title, it in zip(c["items"]["title"], items_of(folder))}, c
@@ -165,8 +166,8 @@ def test_a_large_collection_is_a_collection_of_collections(served, tmp_path, mon
         back = tmp_path / "back"
         build(Settings(images=None, iiif=[f"{base}paged/iiif/collection.json"], out=back, cache=tmp_path / "cache",
                        image_search=False, full_res=0))
-        titles = json.loads((back / "data" / "collection.json").read_text())["items"]["title"]
-        assert sorted(titles) == sorted(json.loads((site / "data" / "collection.json").read_text())["items"]["title"])
+        titles = read_collection(back)["items"]["title"]
+        assert sorted(titles) == sorted(read_collection(site)["items"]["title"])
     finally:
         shutil.rmtree(paged, ignore_errors=True)
 

@@ -2,13 +2,12 @@
 measured in bench/search_libs/image_calibration.py), and still finds copies of collection items."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 from conftest import ROOT, site_items
 from PIL import Image, ImageDraw
 
 from pipeline import image_search
+from pipeline.columns import read_collection
 from pipeline.decode import decode
 
 SVG = ROOT / "node_modules" / "openmoji" / "color" / "svg"
@@ -32,7 +31,7 @@ def seascape(path):
 
 
 def test_copies_match_and_unrelated_pictures_do_not(built_site, tmp_path):
-    c = json.loads((built_site / "data" / "collection.json").read_text("utf-8"))
+    c = read_collection(built_site)
     match = c["image_search"]["match"]
     assert match["min_score"] >= image_search.MATCH_MIN and 0 < match["typical_neighbour"] < 1
     index = image_search.load_index(built_site)

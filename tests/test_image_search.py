@@ -1,6 +1,5 @@
 """Search by image: the exported browser model, PCA and vectors, and the `search` CLI, on the
 demo collection's real artworks and on real photos (scikit-learn's sample JPEGs)."""
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from conftest import ROOT, demo_settings, site_items
 
 from pipeline import image_search, projection
 from pipeline.build import Settings, build
+from pipeline.columns import read_collection
 from pipeline.decode import decode, to_array
 from pipeline.model import ort_session as model_session
 from pipeline.model import resolve
@@ -19,7 +19,7 @@ PHOTOS = [Path(p) for p in sorted((Path(np.__file__).parent.parent / "sklearn" /
 
 
 def collection(site):
-    return json.loads((site / "data" / "collection.json").read_text("utf-8"))
+    return read_collection(site)
 
 
 def ids(site):

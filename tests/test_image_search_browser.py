@@ -9,6 +9,7 @@ from browser_helpers import CHROMIUM
 from conftest import site_items
 
 from pipeline import image_search
+from pipeline.columns import read_collection
 
 PHOTO = Path(np.__file__).parent.parent / "sklearn" / "datasets" / "images" / "china.jpg"
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
@@ -41,10 +42,9 @@ def cosine(a, b) -> float:
 
 
 def test_upload_an_artwork_and_a_crop(page, base, built_site, demo_collection, tmp_path):
-    import json
 
     from pipeline.decode import decode  # SVGs are drawn only the pipeline's guarded way
-    coll = json.loads((built_site / "data" / "collection.json").read_text("utf-8"))
+    coll = read_collection(built_site)
     items = site_items(built_site)
     n = 47
     svg = demo_collection[0] / items[n]["id"]

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from pipeline.build import Settings, build
+from pipeline.columns import read_collection
 
 CLUSTERS = 5
 COLOURS = [(220, 40, 40), (40, 160, 60), (40, 60, 220), (230, 200, 40), (150, 60, 180)]
@@ -40,7 +41,7 @@ def collect(pool, folder, names):
 def run(pool, folder, out, cache, **kw):
     rep = build(Settings(images=str(folder), out=out, cache=cache, features=str(pool[0] / "features.npz"),
                          id="grow", image_search=False, **kw))
-    data = json.loads((out / "data" / "collection.json").read_text("utf-8"))
+    data = read_collection(out)
     ids = [it["id"] for k in range(len(list((out / "data" / "items").glob("*.json"))))
            for it in json.loads((out / "data" / "items" / f"{k}.json").read_text("utf-8"))["items"]]
     cols = data["grid"]["cols"]

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from pipeline import UserError, grid, neighbours, projection
+from pipeline.columns import read_collection
 
 
 @pytest.fixture(scope="module")
@@ -172,8 +173,7 @@ def test_custom_layout_from_columns_and_unplaced_rows():
 
 
 def test_demo_timeline_shows_openmojis_years(built_site):
-    import json
-    c = json.loads((built_site / "data" / "collection.json").read_text("utf-8"))
+    c = read_collection(built_site)
     tl = c["layouts"]["timeline"]
     assert tl["field"] == "date" and tl["unit"] == 1
     labels = [a["label"] for a in tl["axis"]]

@@ -8,7 +8,6 @@ Every test fails on any console error, failed request, off-site request or dialo
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from browser_helpers import CHROMIUM, CHROMIUM_ARGS, HTTP_SERVER, Watch, open_si
 from conftest import demo_settings
 
 from pipeline.build import build
+from pipeline.columns import read_collection
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
@@ -57,7 +57,7 @@ def site(demo_collection, layout_csv, site_cache, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def data(site) -> dict:
-    return json.loads((site / "data" / "collection.json").read_text())
+    return read_collection(site)
 
 
 @pytest.fixture(scope="module")
@@ -237,3 +237,35 @@ def test_custom_layout_and_groups_by_any_column_are_deep_linkable_and_filterable
     assert not fresh.locator(".group-by").is_hidden()
     ctx.close()
     assert not watch.problems, watch.problems
+
+
+def test_first_paint_fetches_only_the_cell_order_and_the_page_reads_every_column_as_python_does(
+        page, base, site, data):
+    from pipeline.columns import is_ref
+    raw = __import__("json").loads((site / "data" / "collection.json").read_text("utf-8"))
+    assert is_ref(raw["items"]["cell"]) and is_ref(raw["layouts"]["geo"]["places"])  # no per-item array inline
+    assert (site / raw["items"]["cell"]["column"]).stat().st_size == 4 * data["count"]
+    held = []  # every column but the cell order is held back: the mosaic must paint without them
+    page.route("**/data/columns/**", lambda r: r.continue_() if r.request.url.endswith("/cell.bin") else held.append(r))
+    page.goto(base + "index.html")
+    page.wait_for_selector("body[data-painted=true]")
+    assert page.evaluate("() => document.body.dataset.ready") is None and held
+    assert page.locator("#viewer canvas").count() and page.locator("#loading").is_hidden()
+    for r in held:
+        r.continue_()
+    page.wait_for_selector("body[data-ready=true]")
+    got = page.evaluate("""() => {
+        const c = salon.coll, plain = (a) => Array.from(a);
+        return {cell: plain(c.cell), title: c.title, xy: plain(c.xy),
+                facets: Object.fromEntries([...c.facets].map(([k, f]) => [k, plain(f.codes)])),
+                years: Object.fromEntries(c.years), ranges: Object.fromEntries(c.yearRanges),
+                layouts: Object.fromEntries([...c.layouts].map(([k, l]) => [k, plain(l.pos)])),
+                places: c.layouts.get('geo').places};
+    }""")
+    assert got["cell"] == data["items"]["cell"] and got["title"] == data["items"]["title"]
+    assert max(abs(a - b) for a, b in zip(got["xy"], data["items"]["xy"])) < 1e-6
+    assert got["facets"] == {k: f["codes"] for k, f in data["facets"].items()}
+    assert got["years"] == data["years"] and got["ranges"] == data["year_ranges"]
+    for k, spec in data["layouts"].items():
+        assert max(abs(a - b) for a, b in zip(got["layouts"][k], spec["pos"])) < 1e-6, k
+    assert got["places"] == data["layouts"]["geo"]["places"]

@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 
 from pipeline import UserError, intake, site
 from pipeline.build import Settings, build
+from pipeline.columns import read_collection
 from pipeline.report import Report
 
 
@@ -163,7 +164,7 @@ def test_site_in_the_image_folder_twice_keeps_10_items_and_a_clean_report(tmp_pa
     first = build(settings(images, csv_path, out, site_cache))
     second = build(settings(images, csv_path, out, site_cache))
     assert first.items == second.items == 10 and second.ignored >= 1
-    assert json.loads((out / "data" / "collection.json").read_text("utf-8"))["count"] == 10
+    assert read_collection(out)["count"] == 10
     assert site.is_salon_site(out) and (keep / "keep.txt").read_text() == "not Salon's"
 
     published = json.loads((out / "report.json").read_text("utf-8"))

@@ -10,6 +10,7 @@ from conftest import ROOT
 from sklearn.metrics import adjusted_mutual_info_score
 
 from pipeline import demo, metadata, regions
+from pipeline.columns import read_collection
 from pipeline.decode import decode, to_array
 from pipeline.metadata import Record
 
@@ -135,7 +136,7 @@ def test_region_description_for_the_page():
 
 
 def test_built_site_names_its_regions(built_site):
-    c = json.loads((built_site / "data" / "collection.json").read_text("utf-8"))
+    c = read_collection(built_site)
     data = json.loads((built_site / c["regions"]).read_text("utf-8"))
     n = c["count"]
     assert len(data["items"]) == n and data["regions"]

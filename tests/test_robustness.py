@@ -13,6 +13,7 @@ from PIL import Image
 
 from pipeline import decode, exclude, intake
 from pipeline.cache import file_digest
+from pipeline.columns import read_collection
 from pipeline.thumbnails import ThumbSpec, make_thumbnails, thumbnail_paths
 
 SPEC = ThumbSpec((64, 64), "contain", 128, (255, 255, 255))
@@ -243,7 +244,7 @@ def test_hostile_folder_builds_in_one_run_and_strict_fails_it(hostile_dir, tmp_p
     assert list(report.excluded) == ["not available.png"]
     included = sorted(rel for rel, o in expected.items() if o in ("ok", "warn") and rel not in report.excluded)
     skipped = sorted(rel for rel, o in expected.items() if o not in ("ok", "warn"))
-    data = json.loads((out / "data" / "collection.json").read_text("utf-8"))
+    data = read_collection(out)
     assert data["count"] == report.items == len(included)
     saved = json.loads((out / "report.json").read_text("utf-8"))
     assert sorted(saved["skipped"]) == skipped and list(saved["excluded"]) == ["not available.png"]
@@ -256,7 +257,7 @@ def test_hostile_folder_builds_in_one_run_and_strict_fails_it(hostile_dir, tmp_p
     with pytest.raises(UserError, match=r"--strict: 4 image file\(s\)(.|\n)*empty.jpg: empty file"):
         build(Settings(images=str(root), out=out, cache=cache, image_search=False, strict=True,
                        name="must not be published"))
-    assert json.loads((out / "data" / "collection.json").read_text("utf-8")) == data
+    assert read_collection(out) == data
 
 
 def test_cli_names_every_file_when_none_decodes(tmp_path):

@@ -7,6 +7,7 @@ from conftest import site_items
 from PIL import Image
 
 from pipeline import mosaic
+from pipeline.columns import read_collection
 
 
 def _cells(tmp_path, cols, rows, cell):
@@ -61,7 +62,6 @@ def test_block_pyramid_equals_one_canvas_pyramid(tmp_path, workers):
 
 
 def test_build_with_given_features_skips_the_cnn_and_uses_them(demo_collection, tmp_path):
-    import json
 
     from conftest import demo_settings
 
@@ -77,7 +77,7 @@ def test_build_with_given_features_skips_the_cnn_and_uses_them(demo_collection, 
     assert rep.items == len(names) - 1
     assert rep.skipped == {names[-1]: "no row for it in the --features file"}
     assert not (tmp_path / "cache" / "features").exists()  # no CNN features were computed
-    collection = json.loads((out / "data" / "collection.json").read_text())
+    collection = read_collection(out)
     chunk = site_items(out)
     first = next(i for i, item in enumerate(chunk) if item["id"] == names[0])
     second = next(i for i, item in enumerate(chunk) if item["id"] == names[1])

@@ -12,6 +12,7 @@ import pytest
 from conftest import ROOT
 
 from pipeline import demo, metadata, textindex
+from pipeline.columns import read_collection
 from pipeline.site import fold
 
 RUNNER = ROOT / "tests" / "js" / "textsearch_run.js"
@@ -87,7 +88,7 @@ def test_the_documents_and_the_prebuilt_index_rank_alike(demo_index):
 
 
 def test_built_site_has_the_index_of_its_items(built_site):
-    c = json.loads((built_site / "data" / "collection.json").read_text("utf-8"))
+    c = read_collection(built_site)
     data = json.loads((built_site / textindex.FILE).read_text("utf-8"))
     assert data["fields"] == ["title", "text"] and data["index"]["documentCount"] == c["count"]
     assert (built_site / "assets" / "minisearch" / "index.js").is_file()

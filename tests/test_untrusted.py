@@ -1,12 +1,12 @@
 """Untrusted text: script payloads in every CSV field, in file names and in the collection's own
 texts build into a site where they stay data (escaped in HTML, dropped from links)."""
 import csv
-import json
 
 import hostile
 from conftest import site_items
 
 from pipeline.build import Settings, build
+from pipeline.columns import read_collection
 
 PAYLOADS = ['<script>alert("t")</script>', '"><img src=x onerror=alert(1)>', "{{7*7}}${7*7}",
             "</script><script>alert(2)</script>", "javascript:alert(3)", "' onmouseover='alert(4)"]
@@ -40,7 +40,7 @@ def test_script_payloads_stay_data(tmp_path):
     for raw in ("<script>alert", "<img src=x", "onerror=alert(1)>", "<svg onload"):
         assert raw not in html
     assert "&lt;script&gt;alert(&#34;t&#34;)&lt;/script&gt;" in html and "49" not in html
-    data = json.loads((out / "data" / "collection.json").read_text("utf-8"))
+    data = read_collection(out)
     assert set(data["items"]["title"]) <= set(PAYLOADS)  # verbatim data: the front end sets textContent
     assert data["credit_url"] == "" and data["title"] == evil
     items = site_items(out)

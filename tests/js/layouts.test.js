@@ -15,17 +15,17 @@ function timelineColl() {
   c.layouts = new Map([
     ['timeline', {
       kind: 'timeline', label: 'Timeline', field: 'date', unit: 10, item: 1, bounds: [0, 0, 8, 2],
-      pos: [0, 1, 1, 1, 3, 1, 0, 0, 6, 1, 7, 1],
+      pos: Int32Array.of(0, 1, 1, 1, 3, 1, 0, 0, 6, 1, 7, 1),
       axis: [{ label: '1900s', from: 1900, to: 1909, x: 0, w: 2, count: 3 },
         { label: '1910s', from: 1910, to: 1919, x: 3, w: 2, count: 1 },
         { label: 'undated', from: null, to: null, x: 6, w: 2, count: 2 }],
     }],
-    ['geo', { kind: 'geo', label: 'Places', cell_deg: 2, item: 1, bounds: [-10, -30, 20, 0], pos: Array(12).fill(0),
+    ['geo', { kind: 'geo', label: 'Places', cell_deg: 2, item: 1, bounds: [-10, -30, 20, 0], pos: new Int32Array(12),
       unplaced: { count: 0, label: 'no place', x: -10, y: null } }],
-    ['spread', { kind: 'custom', label: 'spread', fields: ['ux', 'uy'], item: 0.3, bounds: [0, 0, 1.5, 1], pos: Array(12).fill(0.5),
+    ['spread', { kind: 'custom', label: 'spread', fields: ['ux', 'uy'], item: 0.3, bounds: [0, 0, 1.5, 1], pos: new Float32Array(12).fill(0.5),
       unplaced: { count: 2, label: 'not placed', x: 1.2, y: 0 } }],
-    ['broken', { kind: 'custom', label: 'broken', item: 1, bounds: [0, 0, 1, 1], pos: [1, 2] }],  // wrong length: left out
-    ['grid', { kind: 'custom', label: 'grid', item: 1, bounds: [0, 0, 1, 1], pos: Array(12).fill(0) }],  // a built-in name
+    ['broken', { kind: 'custom', label: 'broken', item: 1, bounds: [0, 0, 1, 1], pos: Int32Array.of(1, 2) }],  // wrong length: left out
+    ['grid', { kind: 'custom', label: 'grid', item: 1, bounds: [0, 0, 1, 1], pos: new Int32Array(12) }],  // a built-in name
   ]);
   c.projection = 'umap';
   return c;
@@ -65,7 +65,7 @@ test('a timeline is fitted whole into the world, one scale for both axes, its ax
 test('places carry the cell-to-viewport mapping the world outline is drawn with', () => {
   const c = timelineColl();
   const spec = c.layouts.get('geo');
-  spec.pos = [0, -10, 5, -20, 0, 0, 0, 0, 0, 0, 0, 0];
+  spec.pos = Int32Array.of(0, -10, 5, -20, 0, 0, 0, 0, 0, 0, 0, 0);
   const L = dataLayout(c, WORLD, spec);
   const g = L.extra.geo;
   assert.equal(g.cellDeg, 2);

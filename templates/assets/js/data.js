@@ -1,4 +1,5 @@
 // Fetching the site's data files (docs/site-format.md). All URLs are relative to the page.
+import { loadColumn, resolveColumns } from './columns.js';
 
 async function getJSON(url) {
   const res = await fetch(url, { credentials: 'same-origin' });
@@ -6,38 +7,54 @@ async function getJSON(url) {
   return res.json();
 }
 
-/** The collection: data/collection.json plus derived lookups. */
+/**
+ * The collection: data/collection.json and the grid's cell order, all the first paint needs.
+ * Every other per-item array (titles, map positions, facets, years, layouts) is fetched at once
+ * beside it; coll.complete resolves when they are in coll (until then coll.title is empty).
+ */
 export async function loadCollection() {
   const c = await getJSON('data/collection.json');
+  const cellRef = c.items.cell;
+  delete c.items.cell;
+  const rest = resolveColumns(c);  // in flight while the mosaic opens
+  const cell = await loadColumn(cellRef);
+  c.items.cell = cell;
   const n = c.count;
   const { cols, rows } = c.grid;
-  const cell = Int32Array.from(c.items.cell);
   const cellToItem = new Int32Array(cols * rows).fill(-1);
   for (let i = 0; i < n; i++) if (cell[i] >= 0 && cell[i] < cellToItem.length) cellToItem[cell[i]] = i;
-  const xy = Float32Array.from(c.items.xy);
-  return {
+  const coll = {
     raw: c,
     n,
-    title: c.items.title,
+    title: [],
     cell,
     cellToItem,
-    xy,
+    xy: null,
     cols,
     rows,
     cellSize: c.grid.cell,
     cellFit: c.grid.fit === 'fill' ? 'fill' : 'contain',  // how a cell shows its image (--resize)
     fields: c.fields || [],
-    // Maps: keys are CSV column names, so `constructor` or `__proto__` must be plain keys
-    facets: new Map(Object.entries(c.facets || {})),
-    years: new Map(Object.entries(c.years || {})),
+    facets: new Map(),
+    years: new Map(),
     chunkSize: c.chunk_size || 1000,
     dzi: c.dzi || 'tiles/mosaic.dzi',
     searchUrl: c.search || 'data/search.json',
-    // timeline, places and --layout layouts by name (layouts.js); what made xy; spans of vague dates
-    layouts: new Map(Object.entries(c.layouts || {})),
+    layouts: new Map(),
     projection: c.projection || 'tsne',
-    yearRanges: new Map(Object.entries(c.year_ranges || {})),
+    yearRanges: new Map(),
   };
+  coll.complete = rest.then(() => Object.assign(coll, {
+    title: c.items.title,
+    xy: c.items.xy,
+    // Maps: keys are CSV column names, so `constructor` or `__proto__` must be plain keys
+    facets: new Map(Object.entries(c.facets || {})),
+    years: new Map(Object.entries(c.years || {})),
+    // timeline, places and --layout layouts by name (layouts.js); spans of vague dates
+    layouts: new Map(Object.entries(c.layouts || {})),
+    yearRanges: new Map(Object.entries(c.year_ranges || {})),
+  }));
+  return coll;
 }
 
 let searchPromise = null;

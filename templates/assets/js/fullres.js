@@ -83,9 +83,14 @@ export class DeepZoom {
     this.v = viewer;
     this.coll = coll;
     this.max = max;
-    const iiif = coll.raw && coll.raw.iiif;
-    this.full = iiif && Array.isArray(iiif.full) ? iiif.full : [];  // longest side, 0 = none
-    this.fullMax = this.full.reduce((a, b) => Math.max(a, b || 0), 0);
+    this.full = [];  // each item's longest side, 0 = none: known once the collection's columns are in
+    this.fullMax = 0;
+    Promise.resolve(coll.complete).then(() => {
+      const iiif = coll.raw && coll.raw.iiif;
+      if (!iiif || !ArrayBuffer.isView(iiif.full)) return;
+      this.full = iiif.full;
+      this.fullMax = this.full.reduce((a, b) => Math.max(a, b || 0), 0);
+    });
     this.entries = new Map();  // item -> {i, src, w, h, img, rect, shown, fade, used, gone}
     this.failed = new Set();
     this.loading = 0;

@@ -40,7 +40,7 @@ export function layoutChoices(coll, hasGroups) {
 
 /** True when a layout from collection.json has what drawing it needs: a position per item and bounds. */
 export function validSpec(spec, n) {
-  return !!spec && Array.isArray(spec.pos) && spec.pos.length === 2 * n && Array.isArray(spec.bounds)
+  return !!spec && ArrayBuffer.isView(spec.pos) && spec.pos.length === 2 * n && Array.isArray(spec.bounds)
     && spec.bounds.length === 4 && spec.bounds.every(Number.isFinite) && Number(spec.item) > 0;
 }
 

@@ -4,7 +4,7 @@ import { loadCollection } from './data.js';
 import { loadRules, facetRange } from './rules.js';
 import { App } from './app.js';
 import { chooseGroupKey } from './layouts.js';
-import { setupStage } from './stage.js';
+import { openStage, connectStage } from './stage.js';
 import { Panel } from './panel.js';
 import { Sidebar, setupFilters, showRegions } from './sidebar.js';
 import { loadTextSearch } from './search.js';
@@ -24,11 +24,15 @@ async function main() {
   setupAbout();
   $('collection-count').textContent = `${fmt(coll.n)} items`;
   await osdReady();
-  const app = new App(coll, { groupKey: chooseGroupKey(coll.facets, facetRange()) });
-  const say = announcer($('announcer'));
-  const viewer = await setupStage(app);
+  let app = null;
+  const viewer = await openStage(coll, () => app);  // the first paint: the mosaic
   document.body.classList.remove('is-loading');
   $('loading').hidden = true;
+  document.body.dataset.painted = 'true';
+  await coll.complete;  // titles, map positions, facets, years and layouts, fetched meanwhile
+  app = new App(coll, { groupKey: chooseGroupKey(coll.facets, facetRange()) });
+  connectStage(app, viewer);
+  const say = announcer($('announcer'));
   setupPanel(app, viewer, say);
   const fullView = new FullView(app);
   const sidebar = new Sidebar();

@@ -6,14 +6,16 @@ import { isPhone, el } from './util.js';
 
 const $ = (id) => document.getElementById(id);
 
-/** Make the viewer, open the mosaic and keep the viewer in step with the app. */
-export async function setupStage(app) {
-  const coll = app.coll;
+/**
+ * Make the viewer and open the mosaic: the first paint, which needs only the grid's cell order.
+ * Hover, clicks and moves reach the app once there is one (app(): null until the rest is in).
+ */
+export async function openStage(coll, app) {
   const tooltip = $('tooltip');
   const stage = $('stage');
   const viewer = new Viewer($('viewer'), coll, {
     onHover(i, pos) {
-      if (i < 0) { tooltip.hidden = true; return; }
+      if (i < 0 || !app()) { tooltip.hidden = true; return; }
       tooltip.textContent = coll.title[i] || 'Untitled';
       tooltip.hidden = false;
       const x = Math.min(pos.x + 14, stage.clientWidth - tooltip.offsetWidth - 8);
@@ -22,11 +24,11 @@ export async function setupStage(app) {
     },
     onLeave() { tooltip.hidden = true; },
     onClick(i) {
-      if (i < 0) return;
-      app.open(i, { fly: false });
+      if (i < 0 || !app()) return;
+      app().open(i, { fly: false });
       viewer.afterFrame(() => viewer.reveal(i)); // not under the panel
     },
-    onView: () => app.viewMoved(),
+    onView: () => app() && app().viewMoved(),
     onTileFailed(e) { console.warn('tile failed', e && e.tile && e.tile.getUrl && e.tile.getUrl()); },
   });
   viewer.insets = () => {
@@ -36,9 +38,16 @@ export async function setupStage(app) {
     if (isPhone()) return { right: 0, bottom: Math.max(0, s.bottom - r.top) };
     return { right: Math.max(0, s.right - r.left), bottom: 0 };
   };
-  viewer.groupKey = app.groupKey;
   await viewer.open();
+  $('zoom-in').addEventListener('click', () => viewer.zoomBy(1.6));
+  $('zoom-out').addEventListener('click', () => viewer.zoomBy(1 / 1.6));
+  $('zoom-fit').addEventListener('click', () => viewer.fit());
+  return viewer;
+}
 
+/** Keep the viewer in step with the app (mask, selection, cursor, layout, view) and offer the layouts. */
+export function connectStage(app, viewer) {
+  viewer.groupKey = app.groupKey;
   app.addEventListener('change', (e) => {
     const d = e.detail;
     switch (d.what) {
@@ -58,10 +67,6 @@ export async function setupStage(app) {
     }
   });
   setupLayoutSwitch(app, viewer);
-  $('zoom-in').addEventListener('click', () => viewer.zoomBy(1.6));
-  $('zoom-out').addEventListener('click', () => viewer.zoomBy(1 / 1.6));
-  $('zoom-fit').addEventListener('click', () => viewer.fit());
-  return viewer;
 }
 
 /**
