@@ -144,7 +144,7 @@ def build(s: Settings) -> Report:
         # the vectors cached); not for a --features file or images that --exclude may drop
         stream = model.backend != GIVEN and not s.exclude
         if ex.name == "dask":  # fill the cache from the cluster; the stage below then finds it made
-            ex.check_inputs(root, items.ids)
+            ex.check_inputs(root, items.ids, cache)
             distributed.thumbnails(ex, root, items.digests, cache, spec, s.max_megapixels, model if stream else None)
         with features.streaming(cache, model, s.batch) as cnn:
             made = thumbnails.make_thumbnails(root, items.digests, cache, spec, s.max_megapixels,

@@ -5,7 +5,10 @@ Thumbnails and features hand their work to ``Executor.run_batches(fn, batches, o
 plain data (thumbnail bytes, feature vectors); ``on_result(batch, result)`` runs here, in the
 client, as each batch comes back, and writes it into the content-keyed cache. So workers need
 to read the inputs (shared filesystem) but never write anything, and a client killed mid-run
-keeps every batch that came back: a rerun sends out only what is missing.
+keeps every batch that came back: a rerun sends out only what is missing. Where every worker
+sees this build's cache folder (a local cluster, or a shared filesystem: the probe checks),
+workers write their results into it themselves, with the same atomic writes as a local build,
+and send nothing back: the client then does no per-item work.
 
 ``--dask ADDRESS`` connects to a running scheduler; ``--workers N`` starts a LocalCluster of N
 processes here. A worker lost mid-run is Dask's business: its tasks run again elsewhere, and
@@ -73,8 +76,13 @@ def environment() -> dict[str, str]:
     return env
 
 
-def probe(paths: list[str]) -> dict[str, Any]:
-    """Run on each worker: the first of ``paths`` it cannot read (with why), and its versions."""
+def probe(paths: list[str], token: tuple[str, str] | None = None) -> dict[str, Any]:
+    """Run on each worker: the first of ``paths`` it cannot read (with why), its versions, and
+    whether it reads ``token`` (path, text): the client's cache folder is its cache folder too."""
+    try:
+        sees = token is not None and Path(token[0]).read_text() == token[1]
+    except OSError:
+        sees = False
     for p in paths:
         try:
             if os.path.isdir(p):
@@ -83,8 +91,8 @@ def probe(paths: list[str]) -> dict[str, Any]:
                 with open(p, "rb") as f:
                     f.read(1)
         except OSError as e:
-            return {"unreadable": [p, e.strerror or type(e).__name__], "env": environment()}
-    return {"unreadable": None, "env": environment()}
+            return {"unreadable": [p, e.strerror or type(e).__name__], "env": environment(), "cache": sees}
+    return {"unreadable": None, "env": environment(), "cache": sees}
 
 
 def probe_paths(root: Path, rels: Sequence[str], count: int = PROBE_FILES) -> list[str]:
@@ -97,6 +105,7 @@ class Executor:
     """Runs ``fn`` over batches on local threads (this base class) and reports as they finish."""
 
     name = "local"
+    shared: Path | None = None  # a cache folder the workers write themselves (see the module's note)
 
     def __init__(self, threads: int | None = None):
         self.threads = threads or os.cpu_count() or 2
@@ -105,7 +114,7 @@ class Executor:
         """How many batches can run at once (to size batches)."""
         return self.threads
 
-    def check_inputs(self, root: Path, rels: Sequence[str]) -> None:
+    def check_inputs(self, root: Path, rels: Sequence[str], cache: Path) -> None:
         """Local threads read what this process reads: nothing to check."""
 
     def run_batches(self, fn: Callable[[B], Any], batches: Iterable[B], on_result: Callable[[B, Any], None],
@@ -151,13 +160,19 @@ class DaskExecutor(Executor):
     def slots(self) -> int:
         return max(1, sum(self.client.nthreads().values()))
 
-    def check_inputs(self, root: Path, rels: Sequence[str]) -> None:
+    def check_inputs(self, root: Path, rels: Sequence[str], cache: Path) -> None:
         """Before real work: every worker opens the image folder and a spread of its files,
-        and runs the same versions as this process (else the output would differ)."""
+        and runs the same versions as this process (else the output would differ). When every
+        worker also reads a token written into ``cache``, they write their results there."""
+        import secrets
+
+        from .cache import write_bytes
         paths = probe_paths(root, rels)
         here = environment()
+        token = (str(cache / f".dask-probe-{os.getpid()}"), secrets.token_hex(16))
+        write_bytes(Path(token[0]), token[1].encode())
         try:
-            answers = self.client.run(probe, paths)
+            answers = self.client.run(probe, paths, token)
         except ModuleNotFoundError as e:
             raise UserError(f"the Dask workers cannot import Salon ({e}): install Salon, the same version, "
                             "on every worker (or start them from its folder)") from None
@@ -173,6 +188,8 @@ class DaskExecutor(Executor):
                 raise UserError(f"Dask worker {worker} runs other versions ({'; '.join(diff)}): "
                                 "install the same Salon environment on every worker, so that the "
                                 "site is the same with or without Dask.")
+        Path(token[0]).unlink(missing_ok=True)
+        self.shared = cache if answers and all(got["cache"] for got in answers.values()) else None
         self.checked = True
 
     def run_batches(self, fn: Callable[[B], Any], batches: Iterable[B], on_result: Callable[[B, Any], None],
@@ -265,20 +282,30 @@ def batch_size(todo: int, slots: int, most: int) -> int:
 Made = tuple[dict, bytes | None, bytes | None, bytes | None, Any]  # outcome, cell, preview, CNN input, vector
 
 
-def thumbnail_batch(root: Path, spec: Any, max_megapixels: float, model: Any,
-                    batch: list[tuple[str, str]]) -> list[Made]:
+def thumbnail_batch(root: Path, spec: Any, max_megapixels: float, model: Any, shared: Path | None,
+                    batch: list[tuple[str, str]]) -> list[Made] | None:
     """On a worker: each ``(relpath, digest)``'s outcome, its cell, preview and stored CNN input
     (large images only) bytes, made by the thumbnail stage's own code in a scratch folder (the
     worker keeps nothing), and its feature vector (None: the features pass makes it): one decode
-    feeds all four, as in a local build. ``model``: None for no features here."""
+    feeds all four, as in a local build. ``model``: None for no features here. With a ``shared``
+    cache folder, all of it is written there instead, and nothing returned."""
     import tempfile
 
     import numpy as np
 
+    from .cache import save_npy
+    from .features import _cache_path
     from .thumbnails import _make, cnn_input_path, thumbnail_paths
     out = []
     inputs: dict[str, Any] = {}  # digest -> CNN input, from the stage's sink
     sink = inputs.__setitem__ if model is not None else None
+    if shared is not None:
+        for rel, digest in batch:
+            _make(root, shared, spec, rel, digest, max_megapixels, sink)
+        if inputs:
+            for digest, v in zip(inputs, worker_cached(model.key, model.load)(np.stack(list(inputs.values())))):
+                save_npy(_cache_path(shared, model.key, digest), v)
+        return None
     with tempfile.TemporaryDirectory(prefix="salon-thumbs-") as tmp:
         for rel, digest in batch:
             outcome = _make(root, Path(tmp), spec, rel, digest, max_megapixels, sink)
@@ -304,8 +331,8 @@ def thumbnails(ex: Executor, root: Path, digests: dict[str, str], cache: Path, s
                    and not _note_path(cache, spec, d).exists()}.items())  # one task per content
     work = [(rel, d) for d, rel in todo]
 
-    def keep(batch: list[tuple[str, str]], results: list[Made]) -> None:
-        for (_, digest), (outcome, cell, preview, cnn, vector) in zip(batch, results):
+    def keep(batch: list[tuple[str, str]], results: list[Made] | None) -> None:
+        for (_, digest), (outcome, cell, preview, cnn, vector) in zip(batch, results or []):
             paths = [*thumbnail_paths(cache, spec, digest),
                      cnn_input_path(cache, spec.cnn, spec.background, digest) if spec.cnn else None]
             for data, path in zip((cell, preview, cnn), paths):
@@ -317,30 +344,40 @@ def thumbnails(ex: Executor, root: Path, digests: dict[str, str], cache: Path, s
                 write_json(_note_path(cache, spec, digest), {**outcome, "vips": _vips_version()})
 
     if work:
-        fn = partial(thumbnail_batch, root, spec, max_megapixels, model)
+        fn = partial(thumbnail_batch, root, spec, max_megapixels, model, ex.shared)
         ex.run_batches(fn, batched(work, batch_size(len(work), ex.slots(), 64)), keep, "thumbnails", len(work))
 
 
-def feature_batch(root: Path, model: Any, background: list[int],
-                  batch: list[tuple[str, str, bytes | None]]) -> list[Any]:
+def feature_batch(root: Path, model: Any, background: list[int], shared: Path | None,
+                  batch: list[tuple[str, str, bytes | None]]) -> list[Any] | None:
     """On a worker: each image's feature vector, or why it could not be decoded (a string), from
-    the CNN input the thumbnail stage stored (sent with the batch) or, for a small image, made
-    again from the file. The model is loaded on the worker's first batch and kept."""
+    the CNN input the thumbnail stage stored (sent with the batch, or read from a ``shared``
+    cache) or, for a small image, made again from the file. The model is loaded on the worker's
+    first batch and kept. With a ``shared`` cache the vectors are saved there, nothing returned."""
     import numpy as np
 
-    from .thumbnails import _png_array, cnn_input
+    from .cache import save_npy
+    from .features import _cache_path
+    from .thumbnails import _png_array, cnn_input, cnn_input_path
     arrays: list[Any] = []
     for rel, digest, png in batch:
+        if png is None and shared is not None:
+            stored = cnn_input_path(shared, model.input_size, background, digest)
+            png = stored.read_bytes() if stored.is_file() else None
         try:  # made as the local stage makes it (no cache here: the worker keeps nothing)
             arrays.append(_png_array(png) if png is not None
                           else cnn_input(root, rel, digest, None, model.input_size, background))
         except Exception as e:  # the local stage decodes it again and reports it
             arrays.append(str(e)[:200] or type(e).__name__)
     good = [a for a in arrays if not isinstance(a, str)]
-    if not good:
-        return arrays
-    feats = iter(worker_cached(model.key, model.load)(np.stack(good)))
-    return [a if isinstance(a, str) else next(feats) for a in arrays]
+    feats = iter(worker_cached(model.key, model.load)(np.stack(good)) if good else [])
+    out = [a if isinstance(a, str) else next(feats) for a in arrays]
+    if shared is None:
+        return out
+    for (_, digest, _), f in zip(batch, out):
+        if not isinstance(f, str):
+            save_npy(_cache_path(shared, model.key, digest), f)
+    return None
 
 
 def features(ex: Executor, root: Path, items: list[tuple[str, str]], cache: Path, model: Any,
@@ -352,17 +389,19 @@ def features(ex: Executor, root: Path, items: list[tuple[str, str]], cache: Path
     todo = sorted({d: r for r, d in items if not _cache_path(cache, model.key, d).exists()}.items())
     work = [(rel, d) for d, rel in todo]
 
-    def keep(batch: list[tuple[str, str, bytes | None]], results: list[Any]) -> None:
-        for (_, digest, _), f in zip(batch, results):
+    def keep(batch: list[tuple[str, str, bytes | None]], results: list[Any] | None) -> None:
+        for (_, digest, _), f in zip(batch, results or []):
             if not isinstance(f, str):
                 save_npy(_cache_path(cache, model.key, digest), f)
 
     def with_inputs(batch: list[tuple[str, str]]) -> list[tuple[str, str, bytes | None]]:
         """The batch with each image's stored CNN input, read as the batch is sent (not all at once)."""
+        if ex.shared:  # the workers read them there
+            return [(rel, d, None) for rel, d in batch]
         stored = [cnn_input_path(cache, model.input_size, background, d) for _, d in batch]
         return [(rel, d, p.read_bytes() if p.is_file() else None) for (rel, d), p in zip(batch, stored)]
 
     if work:
-        fn = partial(feature_batch, root, model, background)
+        fn = partial(feature_batch, root, model, background, ex.shared)
         batches = (with_inputs(b) for b in batched(work, batch_size(len(work), ex.slots(), most)))
         ex.run_batches(fn, batches, keep, "features", len(work))

@@ -139,12 +139,36 @@ def test_workers_are_probed_for_the_input_paths_before_work(cluster, tmp_path):
     address, _ = cluster
     images = _collection(tmp_path, 2)
     ex = distributed.executor(address)
+    cache = tmp_path / "cache"
     try:
-        ex.check_inputs(images, ["p00.png", "p01.jpg"])  # readable: no error
+        ex.check_inputs(images, ["p00.png", "p01.jpg"], cache)  # readable: no error
+        assert ex.shared == cache and not list(cache.iterdir())  # the workers see it (this machine); token gone
         with pytest.raises(UserError, match=r"cannot read .*gone\.jpg \(No such file or directory\)"):
-            ex.check_inputs(images, ["p00.png", "gone.jpg"])
+            ex.check_inputs(images, ["p00.png", "gone.jpg"], cache)
     finally:
         ex.close()
+
+
+def test_results_come_back_to_the_client_where_workers_cannot_see_its_cache(cluster, tmp_path, monkeypatch):
+    address, _ = cluster
+    images = _collection(tmp_path, 12)
+    build(Settings(images=str(images), out=tmp_path / "local", cache=tmp_path / "cache-local"))
+    probed = distributed.DaskExecutor.check_inputs
+
+    def unshared(self, *a):  # as on workers of another machine: every result is sent back
+        probed(self, *a)
+        self.shared = None
+    monkeypatch.setattr(distributed.DaskExecutor, "check_inputs", unshared)
+    came, run = [], distributed.DaskExecutor.run_batches
+
+    def recorded(self, fn, batches, on_result, *a, **kw):
+        return run(self, fn, batches, lambda b, r: (came.append(r is not None), on_result(b, r)), *a, **kw)
+    monkeypatch.setattr(distributed.DaskExecutor, "run_batches", recorded)
+    build(Settings(images=str(images), out=tmp_path / "dask", cache=tmp_path / "cache-dask", dask=address))
+    assert came and all(came) and len(list((tmp_path / "cache-dask" / "cnn-input").rglob("*.png"))) == 2
+    local, remote = _files(tmp_path / "local"), _files(tmp_path / "dask")
+    assert sorted(local) == sorted(remote)
+    assert [name for name in local if local[name] != remote[name]] == []
 
 
 def test_unreachable_scheduler_exits_2_within_seconds(tmp_path):
