@@ -33,7 +33,7 @@ class Columns:
                                                               separators=(",", ":")).encode("utf-8"), len(values)
             ref = {"column": url, "type": type, "length": n}
         else:
-            arr = np.asarray(values, dtype=np.float64).reshape(-1)
+            arr = np.asarray(values, dtype=np.float64).reshape(-1)  # None: NaN (float32 only)
             scale = type == "uint16"
             if scale:  # fractions in [0, 1] as 1/65535ths: 4 bytes an item for a map position
                 arr = np.rint(np.clip(arr, 0, 1) * UNIT)
@@ -57,7 +57,9 @@ def value(ref: dict, data: bytes) -> Any:
     if ref["type"] == "json":
         return json.loads(data.decode("utf-8"))
     arr = np.frombuffer(data, dtype=BINARY[ref["type"]])
-    return (arr / ref["scale"]).tolist() if ref.get("scale") else arr.tolist()
+    if ref.get("scale"):
+        return (arr / ref["scale"]).tolist()
+    return [None if v != v else v for v in arr.tolist()]  # NaN: none (a float column's null)
 
 
 def resolve(doc: Any, load: Callable[[str], bytes]) -> Any:

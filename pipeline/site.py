@@ -87,7 +87,7 @@ def collection_json(c: Collection, chunk: int, cols: Columns) -> dict:
                                                                     "int32")}
         elif f["kind"] == "year":  # one parse (pipeline/dates.py) for the filter, the timeline and the panel
             ranges = [year_range(v) for v in vals]
-            years[f["key"]] = cols.add(f"year-{f_i}", [r.year if r else None for r in ranges], "json")
+            years[f["key"]] = cols.add(f"year-{f_i}", [r.year if r else None for r in ranges], "float32")
             year_ranges[f["key"]] = cols.add(f"year-ranges-{f_i}", {str(i): [r.earliest, r.latest]
                                                                    for i, r in enumerate(ranges)
                                                                    if r and r.earliest != r.latest}, "json")

@@ -258,7 +258,8 @@ def test_first_paint_fetches_only_the_cell_order_and_the_page_reads_every_column
         const c = salon.coll, plain = (a) => Array.from(a);
         return {cell: plain(c.cell), title: c.title, xy: plain(c.xy),
                 facets: Object.fromEntries([...c.facets].map(([k, f]) => [k, plain(f.codes)])),
-                years: Object.fromEntries(c.years), ranges: Object.fromEntries(c.yearRanges),
+                years: Object.fromEntries([...c.years].map(([k, y]) => [k, Array.from(y, (v) => (v === v ? v : null))])),
+                ranges: Object.fromEntries(c.yearRanges),
                 layouts: Object.fromEntries([...c.layouts].map(([k, l]) => [k, plain(l.pos)])),
                 places: c.layouts.get('geo').places};
     }""")

@@ -27,7 +27,7 @@ export function tinyColl() {
       ['kind', { values: ['road', 'town'], codes: [0, 1, 1, 0, 1, -1] }],
       ['constructor', { values: ['a', 'b'], codes: [0, 0, 1, 1, -1, 0] }],
     ]),
-    years: new Map([['date', [1900, 1910, null, 1950, 2000, 1905]]]),
+    years: new Map([['date', Float32Array.of(1900, 1910, NaN, 1950, 2000, 1905)]]),  // NaN: undated, as the page reads a year column
     chunkSize: 1000,
   };
 }

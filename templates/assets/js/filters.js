@@ -95,7 +95,7 @@ export class Filters {
       const ys = years.get(key);
       if (!ys || !r) continue;
       const pass = new Uint8Array(n);
-      for (let i = 0; i < n; i++) { const y = ys[i]; if (y !== null && y >= r[0] && y <= r[1]) pass[i] = 1; }
+      for (let i = 0; i < n; i++) { const y = ys[i]; if (y >= r[0] && y <= r[1]) pass[i] = 1; }  // NaN: undated
       constraints.push({ kind: 'year', key, pass });
     }
     const active = constraints.length > 0;
@@ -137,7 +137,7 @@ export class Filters {
       const counts = new Int32Array(Math.max(0, hi - lo + 1));
       for (let i = 0; i < n; i++) {
         const y = ys[i];
-        if (y === null) continue;
+        if (Number.isNaN(y)) continue;
         const fi = fails[i] - (c && !c.pass[i] ? 1 : 0);
         if (fi === 0) counts[y - lo]++;
       }
@@ -153,6 +153,6 @@ export class Filters {
 
 function span(ys) {
   let lo = Infinity, hi = -Infinity;
-  for (const y of ys) if (y !== null) { if (y < lo) lo = y; if (y > hi) hi = y; }
+  for (const y of ys) if (!Number.isNaN(y)) { if (y < lo) lo = y; if (y > hi) hi = y; }
   return lo <= hi ? [lo, hi] : [0, -1];
 }
