@@ -96,6 +96,8 @@ def test_ranked_search_finds_whole_words_best_first(new_page, base, rows):
     page.locator("#search").click()
     page.wait_for_selector("body[data-search-index=ready]", state="attached")
     assert [u for u in requests if u.endswith("data/textindex.json")]
+    # parsed and ranked on a worker: a large collection's index never stalls the page
+    assert [u for u in requests if u.endswith("textsearch-worker.js")] and page.evaluate("() => salon.filters.text.async")
     fields = page.evaluate("() => salon.coll.fields")
     by_title = {r["title"]: r for r in rows.values()}
     page.keyboard.type("cat", delay=30)

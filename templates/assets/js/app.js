@@ -21,6 +21,7 @@ export class App extends EventTarget {
     this.filters = new Filters(coll);
     this.result = this.filters.compute();
     this.item = null;
+    this.pendingQ = null;      // a query typed whose ranking is on its way (setQuery)
     this.full = false;         // the open item shown alone at full resolution (fullres.js)
     this.cursor = -1;
     this.stepPos = -1;         // the open item's place among the matches, or -1
@@ -35,9 +36,30 @@ export class App extends EventTarget {
 
   // ---- filters ----
 
+  /**
+   * The query typed. With the text search on a worker, the result follows when its ranking
+   * comes (filters.q is the query of the result shown; a query typed meanwhile wins). Resolves
+   * once the result for q is shown, or another query has replaced it.
+   */
   setQuery(q) {
-    this.filters.q = String(q);
-    this.refilter(false);
+    q = String(q);
+    const f = this.filters;
+    this.pendingQ = q;
+    if (f.hasRanking(q)) {
+      this.pendingQ = null;
+      f.q = q;
+      this.refilter(false);
+      return Promise.resolve();
+    }
+    const text = f.text;
+    return text.search(q).then((list) => {
+      if (f.text === text) f.setRanking(q, list);
+    }, (err) => console.warn('text search failed, searching titles only', err)).then(() => {
+      if (this.pendingQ !== q) return;
+      this.pendingQ = null;
+      f.q = q;
+      this.refilter(false);
+    });
   }
 
   /** Values chosen for a facet (an empty list clears it); unknown facets are ignored. */
@@ -152,7 +174,9 @@ export class App extends EventTarget {
       f.q = s.q;
       f.facets = new Map([...s.facets].filter(([k, v]) => this.coll.facets.has(k) && v.length).map(([k, v]) => [k, new Set(v)]));
       f.years = new Map([...s.years].filter(([k]) => this.coll.years.has(k)));
+      this.pendingQ = null;
       this.refilter();
+      if (!f.hasRanking(f.q)) this.setQuery(f.q);  // titles first, its ranking when it comes
       if (s.groupBy && this.coll.facets.has(s.groupBy)) this.groupKey = s.groupBy;
       this.setLayout(s.layout, { keepView: !!s.view });
       if (s.view) this.emit('view', { view: s.view });

@@ -23,10 +23,22 @@ export class Filters {
     this._yearSpan = new Map();
   }
 
-  /** Use the ranked text search (titles and every searched field) from now on. */
+  /** Use the ranked text search (titles and every searched field) from now on: a TextSearch, or
+   * a WorkerSearch (async: App asks it for each query's ranking and hands it to setRanking). */
   setTextSearch(text) {
     this.text = text;
     this._ranked = null;
+  }
+
+  /** Whether computing for query q now would rank it with the text search (or needs no ranking). */
+  hasRanking(q) {
+    const r = this._ranked;
+    return !this.text || !this.text.async || !tokenize(fold(q)).length || (!!r && r.q === q && r.text === this.text);
+  }
+
+  /** The async text search's ranking of query q. */
+  setRanking(q, list) {
+    this._ranked = { q, text: this.text, list };
   }
 
   get active() {
@@ -42,6 +54,7 @@ export class Filters {
   _rank(terms) {
     const r = this._ranked;
     if (r && r.q === this.q && r.text === this.text) return r.list;
+    if (this.text && this.text.async) return this._rankTitles(terms);  // until its ranking comes
     const list = this.text ? Int32Array.from(this.text.search(this.q)) : this._rankTitles(terms);
     this._ranked = { q: this.q, text: this.text, list };
     return list;

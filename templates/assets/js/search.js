@@ -1,7 +1,7 @@
 // Search box, match count, ranked result list (with thumbnails), matching regions, stepping
 // through the matches in rank order, and "show matches".
 import { el, clear, fmt } from './util.js';
-import { openTextSearch } from './textsearch.js';
+import { openWorkerSearch } from './textsearch.js';
 
 const LIST_MAX = 200;
 const THUMB = 40;   // result thumbnails, CSS px
@@ -153,12 +153,12 @@ export function loadTextSearch(app) {
   if (!url) return Promise.resolve(null);
   if (!textSearch) {
     document.body.dataset.searchIndex = 'loading';
-    textSearch = openTextSearch(url).then((ts) => {
+    textSearch = openWorkerSearch(url).then(async (ts) => {
       app.filters.setTextSearch(ts);
-      if (app.filters.q) app.refilter(false);
+      if (app.filters.q) await app.setQuery(app.pendingQ ?? app.filters.q);  // ranked, not titles only
       document.body.dataset.searchIndex = 'ready';
       return ts;
-    }, (err) => {
+    }).catch((err) => {
       console.warn('text search unavailable, searching titles only', err);
       textSearch = null;
       document.body.dataset.searchIndex = 'failed';

@@ -85,3 +85,44 @@ export async function openTextSearch(indexUrl = 'data/textindex.json',
   if (!res.ok) throw new Error(`${indexUrl}: HTTP ${res.status}`);
   return new TextSearch(lib.default, await res.json());
 }
+
+/**
+ * The page's handle on the text search running on a worker (textsearch-worker.js): search(q)
+ * resolves to the item indices, best first, as TextSearch.search returns them.
+ */
+export class WorkerSearch {
+  constructor(worker) {
+    this.async = true;
+    this.worker = worker;
+    this.calls = new Map();  // id -> {resolve, reject}
+    this.next = 0;
+    worker.addEventListener('message', ({ data }) => {
+      const call = this.calls.get(data.id);
+      this.calls.delete(data.id);
+      if (call) (data.ok ? call.resolve : call.reject)(data.ok ? data.value : new Error(data.value));
+    });
+    worker.addEventListener('error', (e) => {
+      for (const call of this.calls.values()) call.reject(new Error(e.message || 'the search worker failed'));
+      this.calls.clear();
+    });
+  }
+
+  call(msg) {
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.calls.set(id, { resolve, reject });
+      this.worker.postMessage({ ...msg, id });
+    });
+  }
+
+  search(q) { return this.call({ type: 'search', q }); }
+}
+
+/** Start the worker and have it fetch the library, the shared rules and the index. */
+export async function openWorkerSearch(indexUrl, rulesUrl = 'assets/rules.json') {
+  const ws = new WorkerSearch(new Worker(new URL('./textsearch-worker.js', import.meta.url), { type: 'module' }));
+  const abs = (u) => new URL(u, document.baseURI).href;  // the worker resolves against its own URL
+  ws.count = await ws.call({ type: 'open', index: abs(indexUrl), rules: abs(rulesUrl),
+    lib: new URL('../minisearch/index.js', import.meta.url).href });
+  return ws;
+}
