@@ -22,6 +22,7 @@ export class App extends EventTarget {
     this.result = this.filters.compute();
     this.item = null;
     this.pendingQ = null;      // a query typed whose ranking is on its way (setQuery)
+    this.textLoading = null;   // while the text search loads (search.js loadTextSearch): its promise
     this.full = false;         // the open item shown alone at full resolution (fullres.js)
     this.cursor = -1;
     this.stepPos = -1;         // the open item's place among the matches, or -1
@@ -45,6 +46,9 @@ export class App extends EventTarget {
     q = String(q);
     const f = this.filters;
     this.pendingQ = q;
+    if (this.textLoading && !f.text) {  // the index is on its way: rank with it, not the titles
+      return this.textLoading.then(() => (this.pendingQ === q ? this.setQuery(q) : undefined));
+    }
     if (f.hasRanking(q)) {
       this.pendingQ = null;
       f.q = q;

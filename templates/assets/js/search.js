@@ -144,9 +144,10 @@ export class SearchUI {
 
 let textSearch = null;
 /**
- * The ranked text search (data/textindex.json and MiniSearch), fetched once: when the visitor
- * first comes to the search box, or at once for a link that holds a query. Until it is in, the
- * filters search the titles by the same rule.
+ * The ranked text search (data/textindex.json and MiniSearch, on a worker), fetched once: when
+ * the visitor first comes to the search box, or at once for a link that holds a query. A query
+ * typed while it loads waits for it; only where it cannot load do the filters search the titles
+ * (by the same rule).
  */
 export function loadTextSearch(app) {
   const url = app.coll.raw && app.coll.raw.text_index;
@@ -163,7 +164,8 @@ export function loadTextSearch(app) {
       textSearch = null;
       document.body.dataset.searchIndex = 'failed';
       return null;
-    });
+    }).finally(() => { app.textLoading = null; });
+    app.textLoading = textSearch;
   }
   return textSearch;
 }
