@@ -3,8 +3,10 @@ Debian's Chromium with Playwright, and collect every console error and failed re
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -34,7 +36,10 @@ def serve(site: Path, port: int | None = None) -> Iterator[str]:
     """The site folder served as `npm start` serves it (http-server, no cache); yields the base URL.
     port: a given one (a site built for its address, IIIF ids being absolute), else a free one."""
     port = port or free_port()
-    proc = subprocess.Popen([str(HTTP_SERVER), str(site), "-a", "127.0.0.1", "-p", str(port), "-c-1", "-s"],
+    start = shlex.split(json.loads((ROOT / "package.json").read_text("utf-8"))["scripts"]["start"])
+    flags = start[2:]  # after "http-server site": npm start's own flags, its port replaced
+    flags[flags.index("-p") + 1] = str(port)
+    proc = subprocess.Popen([str(HTTP_SERVER), str(site), *flags, "-s"],
                             cwd=ROOT, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -49,6 +49,7 @@ async function main() {
   exposeForTests(app, viewer, hash, fullView);
   window.salon.marks = marks;
   document.body.dataset.ready = 'true';
+  viewer.warm();
   loadRegions(coll).then((data) => {
     if (!data) return;
     regions = window.salon.regions = new Regions(data, app, viewer);

@@ -131,6 +131,23 @@ export class Viewer {
     });
   }
 
+  /**
+   * Make what a switch to the similarity map needs (the grid's and the map's points, the items'
+   * colours) while the page is idle, one piece per idle moment: at a million items each takes
+   * 30-50 ms that would otherwise delay the switch's first frame.
+   */
+  warm() {
+    const idle = window.requestIdleCallback || ((fn) => setTimeout(fn, 50));
+    const steps = [() => this.layoutFor('grid'), () => this.layoutFor('tsne'),
+      () => (this.colors ? null : this.loadColors())];
+    const next = () => {
+      const step = steps.shift();
+      if (!step) return;
+      idle(() => { Promise.resolve(step()).finally(next); }, { timeout: 5000 });
+    };
+    next();
+  }
+
   /** Colours per item for the similarity map (after first paint). */
   async loadColors() {
     this.colors = await this.tiles.computeColors();
