@@ -59,7 +59,10 @@ def value(ref: dict, data: bytes) -> Any:
     arr = np.frombuffer(data, dtype=BINARY[ref["type"]])
     if ref.get("scale"):
         return (arr / ref["scale"]).tolist()
-    return [None if v != v else v for v in arr.tolist()]  # NaN: none (a float column's null)
+    if arr.dtype.kind != "f":
+        return arr.tolist()
+    # NaN: none (a float column's null); whole numbers (years) as ints, as the JSON had them
+    return [None if v != v else int(v) if v.is_integer() else v for v in arr.tolist()]
 
 
 def resolve(doc: Any, load: Callable[[str], bytes]) -> Any:
