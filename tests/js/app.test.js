@@ -109,3 +109,26 @@ test('arrow keys step through the grid, skipping empty and filtered-out cells', 
   const mask = Uint8Array.from([1, 0, 1, 1, 1, 1]);
   assert.equal(cellStep(coll, mask, 0, 1, 0), 2);      // item 1 is filtered out
 });
+
+test('with the text search on a worker, the result follows its ranking and the last query typed wins', async () => {
+  const app = new App(tinyColl());
+  const asked = [];
+  app.filters.setTextSearch({  // a WorkerSearch's shape: search(q) resolves later
+    async: true,
+    search: (q) => new Promise((resolve) => asked.push([q, resolve])),
+  });
+  const ev = recorded(app);
+  const first = app.setQuery('plain');
+  const second = app.setQuery('strasse');
+  assert.equal(app.filters.q, '');  // nothing shown yet: no result for a query without its ranking
+  asked[1][1](Int32Array.of(0));    // "strasse" answers first
+  await second;
+  assert.equal(app.filters.q, 'strasse');
+  assert.deepEqual(Array.from(app.result.matches), [0]);
+  asked[0][1](Int32Array.of(5));    // the older "plain" answers late: ignored
+  await first;
+  assert.equal(app.filters.q, 'strasse');
+  assert.deepEqual(ev.map((d) => d.what), ['filters']);
+  await app.setQuery('strasse');     // ranked already: no second request
+  assert.equal(asked.length, 2);
+});

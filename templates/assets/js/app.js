@@ -56,13 +56,18 @@ export class App extends EventTarget {
       return Promise.resolve();
     }
     const text = f.text;
-    return text.search(q).then((list) => {
-      if (f.text === text) f.setRanking(q, list);
-    }, (err) => console.warn('text search failed, searching titles only', err)).then(() => {
-      if (this.pendingQ !== q) return;
+    const show = () => {
       this.pendingQ = null;
       f.q = q;
       this.refilter(false);
+    };
+    return text.search(q).then((list) => {
+      if (this.pendingQ !== q || f.text !== text) return;  // replaced meanwhile: a late answer is dropped
+      f.setRanking(q, list);
+      show();
+    }, (err) => {
+      console.warn('text search failed, searching titles only', err);
+      if (this.pendingQ === q) show();
     });
   }
 
