@@ -169,3 +169,15 @@ function span(ys) {
   for (const y of ys) if (!Number.isNaN(y)) { if (y < lo) lo = y; if (y > hi) hi = y; }
   return lo <= hi ? [lo, hi] : [0, -1];
 }
+
+/**
+ * Run a facet filter once on a throwaway Filters, so the page's filtering code is compiled
+ * before the visitor's first click (at a million items a cold first compute takes ~70 ms more).
+ */
+export function warmUp(coll) {
+  const first = coll.facets.entries().next().value;
+  if (!first || !first[1].values.length) return;
+  const f = new Filters(coll);
+  f.facets.set(first[0], new Set([first[1].values[0]]));
+  f.compute();
+}

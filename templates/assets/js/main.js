@@ -3,6 +3,7 @@
 import { loadCollection } from './data.js';
 import { loadRules, facetRange } from './rules.js';
 import { App } from './app.js';
+import { warmUp } from './filters.js';
 import { chooseGroupKey } from './layouts.js';
 import { openStage, connectStage } from './stage.js';
 import { Panel } from './panel.js';
@@ -50,6 +51,7 @@ async function main() {
   window.salon.marks = marks;
   document.body.dataset.ready = 'true';
   viewer.warm();
+  (window.requestIdleCallback || setTimeout)(() => warmUp(coll));
   loadRegions(coll).then((data) => {
     if (!data) return;
     regions = window.salon.regions = new Regions(data, app, viewer);

@@ -117,6 +117,14 @@ export class MovingRenderer {
     this.css = null;          // fill styles per item
   }
 
+  /** Buffers and colours for n items, made ahead of a move (Viewer.warm). */
+  prepare(n, { colors, mask, maskVersion }) {
+    if (!this.sx || this.sx.length !== n) {
+      this.sx = new Float32Array(n); this.sy = new Float32Array(n); this.vis = new Int32Array(n);
+    }
+    this._colours(colors, mask, maskVersion, n);
+  }
+
   _colours(colors, mask, maskVersion, n) {
     const key = `${colors ? 1 : 0}/${maskVersion}/${n}`;
     if (this.packed && this.packedKey === key) return this.packed;
@@ -151,9 +159,7 @@ export class MovingRenderer {
   draw(ctx, view, tr, { colors, mask, maskVersion, tiles, dpr }) {
     const t0 = performance.now();
     const A = tr.from, B = tr.to, e = tr.e, n = A.px.length;
-    if (!this.sx || this.sx.length !== n) {
-      this.sx = new Float32Array(n); this.sy = new Float32Array(n); this.vis = new Int32Array(n);
-    }
+    this.prepare(n, { colors, mask, maskVersion });
     const { sx, sy, vis } = this;
     const size = A.size + (B.size - A.size) * e;
     const ppu = view.ppu, s = size * ppu;
@@ -167,7 +173,7 @@ export class MovingRenderer {
       if (x + s < 0 || y + s < 0 || x > W || y > H) continue;
       sx[i] = x; sy[i] = y; vis[k++] = i;
     }
-    const packed = this._colours(colors, mask, maskVersion, n);
+    const packed = this.packed;
     if (s < 3 || k > 4000) this._drawSplat(ctx, k, s, packed, mask, Math.max(1, dpr));
     else this._drawSquares(ctx, k, s, packed, colors, mask, tiles);
     const ms = performance.now() - t0;
@@ -197,7 +203,17 @@ export class MovingRenderer {
         else for (let x = row + x0; x < row + x1; x++) buf[x] = c;
       }
     };
-    if (mask) {
+    const dot = (matching) => {  // items of one pixel (a million on screen): one write each
+      for (let j = 0; j < k; j++) {
+        const i = vis[j];
+        if (matching !== null && !mask[i] === matching) continue;
+        const px = Math.round(sx[i] / q), py = Math.round(sy[i] / q);
+        if (px >= 0 && py >= 0 && px < w && py < h) buf[py * w + px] = packed[i];
+      }
+    };
+    if (side === 1) {
+      if (mask) { dot(false); dot(true); } else dot(null);
+    } else if (mask) {
       for (let j = 0; j < k; j++) if (!mask[vis[j]]) paint(vis[j]);
       for (let j = 0; j < k; j++) if (mask[vis[j]]) paint(vis[j]);
     } else {

@@ -133,13 +133,14 @@ export class Viewer {
 
   /**
    * Make what a switch to the similarity map needs (the grid's and the map's points, the items'
-   * colours) while the page is idle, one piece per idle moment: at a million items each takes
-   * 30-50 ms that would otherwise delay the switch's first frame.
+   * colours, the moving points' buffers) while the page is idle, one piece per idle moment: at a
+   * million items each takes 10-50 ms that would otherwise delay the switch's first frame.
    */
   warm() {
     const idle = window.requestIdleCallback || ((fn) => setTimeout(fn, 50));
     const steps = [() => this.layoutFor('grid'), () => this.layoutFor('tsne'),
-      () => (this.colors ? null : this.loadColors())];
+      () => (this.colors ? null : this.loadColors()),
+      () => this.mover.prepare(this.coll.n, { colors: this.colors, mask: this.mask, maskVersion: this.maskVersion })];
     const next = () => {
       const step = steps.shift();
       if (!step) return;
