@@ -176,6 +176,8 @@ class DaskExecutor(Executor):
         except ModuleNotFoundError as e:
             raise UserError(f"the Dask workers cannot import Salon ({e}): install Salon, the same version, "
                             "on every worker (or start them from its folder)") from None
+        finally:  # read or not, the token is done with: it never stays in the cache
+            Path(token[0]).unlink(missing_ok=True)
         for worker, got in sorted(answers.items()):
             if got["unreadable"]:
                 path, why = got["unreadable"]
@@ -188,7 +190,6 @@ class DaskExecutor(Executor):
                 raise UserError(f"Dask worker {worker} runs other versions ({'; '.join(diff)}): "
                                 "install the same Salon environment on every worker, so that the "
                                 "site is the same with or without Dask.")
-        Path(token[0]).unlink(missing_ok=True)
         self.shared = cache if answers and all(got["cache"] for got in answers.values()) else None
         self.checked = True
 

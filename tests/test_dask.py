@@ -145,6 +145,7 @@ def test_workers_are_probed_for_the_input_paths_before_work(cluster, tmp_path):
         assert ex.shared == cache and not list(cache.iterdir())  # the workers see it (this machine); token gone
         with pytest.raises(UserError, match=r"cannot read .*gone\.jpg \(No such file or directory\)"):
             ex.check_inputs(images, ["p00.png", "gone.jpg"], cache)
+        assert not list(cache.iterdir())  # a refused probe leaves no token behind either
     finally:
         ex.close()
 
