@@ -1,16 +1,27 @@
-// Prebuilds MiniSearch's index for the page, with the page's own module (assets/js/textsearch.js):
-//   node pipeline/textindex_prebuild.js DOCS.json OUT.json
-// DOCS: pipeline/textindex.py's documents; OUT: the same file with the documents replaced by the
-// index ({schema, fields, index}), which the page loads 8 times faster than it indexes the documents.
+// Prebuilds the page's text search index, with the page's own modules:
+//   node pipeline/textindex_prebuild.js DOCS.json OUT_FOLDER
+// DOCS: pipeline/textindex.py's documents. MiniSearch indexes them (assets/js/textsearch.js) and
+// the index is written as postings (assets/js/postings.js): OUT_FOLDER/textindex.json holds the
+// terms and references to three columns, written beside it as textindex-{offsets,items,scores}.bin
+// (the site keeps them in data/columns/).
 import fs from 'node:fs';
+import path from 'node:path';
 import process from 'node:process';
 import { URL } from 'node:url';
 import MiniSearch from 'minisearch';
 import { useRules } from '../templates/assets/js/rules.js';
 import { TextSearch } from '../templates/assets/js/textsearch.js';
+import { postingsOf } from '../templates/assets/js/postings.js';
 
-const [docsFile, outFile] = process.argv.slice(2);
+const [docsFile, outFolder] = process.argv.slice(2);
 useRules(JSON.parse(fs.readFileSync(new URL('../templates/assets/rules.json', import.meta.url), 'utf8')));
 const data = JSON.parse(fs.readFileSync(docsFile, 'utf8'));
 const ts = new TextSearch(MiniSearch, data);
-fs.writeFileSync(outFile, JSON.stringify({ schema: data.schema, fields: data.fields, index: ts.mini }));
+const { count, terms, ...columns } = postingsOf(ts.mini.toJSON(), ts.boosts);
+const out = { schema: 2, fields: data.fields, count, terms };
+const TYPES = { Int32Array: 'int32', Float32Array: 'float32' };
+for (const [name, arr] of Object.entries(columns)) {
+  fs.writeFileSync(path.join(outFolder, `textindex-${name}.bin`), arr);
+  out[name] = { column: `data/columns/textindex-${name}.bin`, type: TYPES[arr.constructor.name], length: arr.length };
+}
+fs.writeFileSync(path.join(outFolder, 'textindex.json'), JSON.stringify(out));

@@ -29,8 +29,8 @@ def demo_index(tmp_path_factory):
     assert textindex.write(folder, joined.fields, records) is None  # the documents
     docs = json.loads((folder / textindex.FILE).read_text("utf-8"))
     built = folder / "prebuilt"
-    assert textindex.write(built, joined.fields, records, folder / "cache") is None  # MiniSearch's index, by node
-    assert "index" in json.loads((built / textindex.FILE).read_text("utf-8"))
+    assert textindex.write(built, joined.fields, records, folder / "cache") is None  # the postings, by node
+    assert "terms" in json.loads((built / textindex.FILE).read_text("utf-8"))
     return built / textindex.FILE, [r.title for r in records], docs, folder / textindex.FILE
 
 
@@ -90,7 +90,9 @@ def test_the_documents_and_the_prebuilt_index_rank_alike(demo_index):
 def test_built_site_has_the_index_of_its_items(built_site):
     c = read_collection(built_site)
     data = json.loads((built_site / textindex.FILE).read_text("utf-8"))
-    assert data["fields"] == ["title", "text"] and data["index"]["documentCount"] == c["count"]
+    assert data["fields"] == ["title", "text"] and data["count"] == c["count"]
+    assert data["items"] == {"column": "data/columns/textindex-items.bin", "type": "int32",
+                             "length": (built_site / data["items"]["column"]).stat().st_size // 4}
     assert (built_site / "assets" / "minisearch" / "index.js").is_file()
     first = c["items"]["title"][0]
     assert search(built_site / textindex.FILE, first.upper())[first.upper()][0] == 0

@@ -5,6 +5,7 @@ import MiniSearch from 'minisearch';
 import { fold } from '../../templates/assets/js/rules.js';
 import './helpers.js';
 import { TextSearch, stem, tokenize, queryTerms } from '../../templates/assets/js/textsearch.js';
+import { PostingsSearch, postingsOf } from '../../templates/assets/js/postings.js';
 
 test('plural folding: the end of a word only', () => {
   const cases = { cats: 'cat', cat: 'cat', puppies: 'puppy', boxes: 'box', dishes: 'dish', glasses: 'glass',
@@ -48,4 +49,35 @@ test('all query words rank above some', () => {
   const got = ts.search('dog face');
   assert.equal(got[0], 7);               // Dog face: both words
   assert.ok(got.indexOf(1) > 0 && got.indexOf(5) > 0);  // Cat face, Cats and dogs: one word each
+});
+
+// Made-up documents with the word statistics that matter: common and rare words, words that are
+// prefixes of others, repeats within a field, accents, empty fields.
+function corpus(n, seed = 7) {
+  const vocab = ['cat', 'cats', 'catalonia', 'catch', 'car', 'card', 'face', 'faces', 'facet', 'flag', 'france',
+    'red', 'reed', 'heart', 'variant', 'c', 'ca', 'x', 'xylophone', 'café', 'cafe', 'dog', 'dogs', '1', '12', '120'];
+  let s = seed;
+  const rnd = () => { s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648; };
+  const words = (k) => Array.from({ length: k }, () => vocab[Math.floor(rnd() ** 2 * vocab.length)]).join(' ');
+  return { fields: ['title', 'text'], docs: Array.from({ length: n }, () =>
+    [fold(words(Math.floor(rnd() * 5))), fold(words(Math.floor(rnd() * 12)))]) };
+}
+
+test('the postings rank exactly as MiniSearch does, ties in item order', () => {
+  const docs = corpus(3000);
+  const mini = new TextSearch(MiniSearch, docs);
+  const ps = new PostingsSearch(postingsOf(mini.mini.toJSON(), mini.boosts));
+  const queries = ['c', 'ca', 'cat', 'cats', 'cat f', 'cat face', 'face cat', 'cat cat', 'variant', 'x', '1', '12',
+    'Café', 'reed heart flag', 'zebra', 'cat zebra', '', '  ', 'car card c'];
+  for (const q of queries) assert.deepEqual(Array.from(ps.search(q)), mini.search(q), q);
+  assert.ok(ps.search('c').length > 2000, 'a one-letter prefix matches most items');
+  assert.deepEqual(Array.from(ps.search('cat')), Array.from(ps.search('cat')), 'a query leaves nothing behind');
+});
+
+test('the postings of the small collection: whole words, then prefixes, never inside a word', () => {
+  const mini = new TextSearch(MiniSearch, data);
+  const ps = new PostingsSearch(postingsOf(mini.mini.toJSON(), mini.boosts));
+  assert.deepEqual(Array.from(ps.search('cat')), mini.search('cat'));
+  assert.deepEqual(Array.from(ps.search('CAFÉ')), [6]);
+  assert.equal(ps.terms.join(' '), [...ps.terms].sort().join(' '));
 });

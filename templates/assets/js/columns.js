@@ -9,12 +9,15 @@ export function isRef(v) {
   return !!v && typeof v === 'object' && typeof v.column === 'string' && (v.type === 'json' || Object.hasOwn(TYPED, v.type));
 }
 
-/** One column's values: a typed array (a scaled one as fractions in a Float32Array) or its JSON. */
-export async function loadColumn(ref) {
+/**
+ * One column's values: a typed array (a scaled one as fractions in a Float32Array) or its JSON.
+ * base: the site's address, where the page's own is not (a worker's).
+ */
+export async function loadColumn(ref, base = undefined) {
   if (!isRef(ref) || !URL_RE.test(ref.column)) {
     throw new Error(`not a column: ${ref.column}`);
   }
-  const res = await fetch(ref.column, { credentials: 'same-origin' });
+  const res = await fetch(base ? new URL(ref.column, base) : ref.column, { credentials: 'same-origin' });
   if (!res.ok) throw new Error(`${ref.column}: HTTP ${res.status}`);
   if (ref.type === 'json') return res.json();
   const raw = new TYPED[ref.type](await res.arrayBuffer());
@@ -26,7 +29,7 @@ export async function loadColumn(ref) {
 }
 
 /** Replace every column reference inside obj (not obj itself) by its values, all fetched at once. */
-export async function resolveColumns(obj) {
+export async function resolveColumns(obj, base = undefined) {
   const found = [];
   const walk = (o) => {
     for (const [k, v] of Object.entries(o)) {
@@ -35,6 +38,6 @@ export async function resolveColumns(obj) {
     }
   };
   walk(obj);
-  await Promise.all(found.map(async ([o, k, ref]) => { o[k] = await loadColumn(ref); }));
+  await Promise.all(found.map(async ([o, k, ref]) => { o[k] = await loadColumn(ref, base); }));
   return obj;
 }

@@ -8,7 +8,8 @@
 import { fold } from './rules.js';
 
 export const TITLE_BOOST = 4;
-const PREFIX_WEIGHT = 0.25;      // a word-prefix match counts this much of a whole-word match
+export const PREFIX_WEIGHT = 0.25;  // a word-prefix match counts this much of a whole-word match
+export const BM25 = { k: 1.2, b: 0.7, d: 0.5 };  // MiniSearch's defaults, named for postings.js
 const APOSTROPHES = /['\u2019\u02bc]/gu;  // "cat's" is one word, "cats"
 const NON_WORD = /[^\p{L}\p{N}]+/u;
 const SIBILANT_ES = /(?:x|z|ch|sh|ss)es$/;
@@ -59,9 +60,10 @@ export class TextSearch {
       this.mini.addAll(data.docs.map((d, i) => [...d.slice(0, id), i]));
     }
     this.count = this.mini.documentCount;
+    this.boosts = Object.fromEntries(fields.map((f, k) => [f, k ? 1 : TITLE_BOOST]));
     this.options = {
       prefix: true, fuzzy: false, combineWith: 'OR',
-      boost: { [fields[0]]: TITLE_BOOST }, weights: { prefix: PREFIX_WEIGHT, fuzzy: 0 },
+      boost: this.boosts, weights: { prefix: PREFIX_WEIGHT, fuzzy: 0 }, bm25: BM25,
     };
   }
 
@@ -76,14 +78,6 @@ export class TextSearch {
     hits.sort((a, b) => b.words - a.words || b.exact - a.exact || b.score - a.score || a.id - b.id);
     return hits.map((h) => h.id);
   }
-}
-
-/** Fetch the library and the index (each once, when first needed) and make the search. */
-export async function openTextSearch(indexUrl = 'data/textindex.json',
-  libUrl = new URL('../minisearch/index.js', import.meta.url).href) {
-  const [lib, res] = await Promise.all([import(libUrl), fetch(indexUrl, { credentials: 'same-origin' })]);
-  if (!res.ok) throw new Error(`${indexUrl}: HTTP ${res.status}`);
-  return new TextSearch(lib.default, await res.json());
 }
 
 /**
@@ -122,7 +116,7 @@ export class WorkerSearch {
 export async function openWorkerSearch(indexUrl, rulesUrl = 'assets/rules.json') {
   const ws = new WorkerSearch(new Worker(new URL('./textsearch-worker.js', import.meta.url), { type: 'module' }));
   const abs = (u) => new URL(u, document.baseURI).href;  // the worker resolves against its own URL
-  ws.count = await ws.call({ type: 'open', index: abs(indexUrl), rules: abs(rulesUrl),
+  ws.count = await ws.call({ type: 'open', index: abs(indexUrl), rules: abs(rulesUrl), base: document.baseURI,
     lib: new URL('../minisearch/index.js', import.meta.url).href });
   return ws;
 }

@@ -1,0 +1,126 @@
+// The ranked text search over typed arrays. MiniSearch (textsearch.js TextSearch) scores every
+// item a word or prefix matches through Maps and objects: ~0.7 s for "c" and ~2 s for a word in
+// every title at a million items, with a 180 MB index to parse. The build (textindex_prebuild.js)
+// therefore has MiniSearch index the documents and lays its index out as postings: every index term
+// in sorted order and, for each, the items it occurs in with the term's BM25 score in that item,
+// the fields' boosts included. A query then adds weights over flat arrays and sorts by radix: the
+// same results in the same order as TextSearch.search (tests/js/textsearch.test.js), ties of scores
+// equal to 7 digits going by item order.
+import { BM25, PREFIX_WEIGHT, queryTerms } from './textsearch.js';
+
+/**
+ * The postings of a MiniSearch index (its documented JSON form, mini.toJSON()), for the fields with
+ * the boosts given: {count, terms, offsets, items, scores}: the postings of terms[t] are items and
+ * scores from offsets[t] to offsets[t + 1], items ascending.
+ */
+export function postingsOf(json, boosts) {
+  const { documentCount: n, documentIds, fieldIds, fieldLength, averageFieldLength } = json;
+  const fields = Object.keys(boosts).map((f) => [fieldIds[f], boosts[f]]);
+  const entries = [...json.index].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const terms = [], offsets = [0], items = [], scores = [];
+  for (const [term, byField] of entries) {
+    const acc = new Map();  // item -> score, summed over the fields
+    for (const [fid, boost] of fields) {
+      const freqs = byField[fid];
+      if (!freqs) continue;
+      const df = Object.keys(freqs).length;
+      for (const [short, tf] of Object.entries(freqs)) {
+        const id = documentIds[short];
+        const s = boost * bm25(tf, df, n, fieldLength[short][fid], averageFieldLength[fid]);
+        acc.set(id, (acc.get(id) || 0) + s);
+      }
+    }
+    terms.push(term);
+    for (const id of [...acc.keys()].sort((a, b) => a - b)) { items.push(id); scores.push(acc.get(id)); }
+    offsets.push(items.length);
+  }
+  return { count: n, terms, offsets: Int32Array.from(offsets), items: Int32Array.from(items),
+    scores: Float32Array.from(scores) };
+}
+
+/** MiniSearch's BM25+ of a term in one field of one item (the same formula and parameters). */
+function bm25(tf, df, n, length, avgLength) {
+  const { k, b, d } = BM25;
+  const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
+  return idf * (d + tf * (k + 1) / (tf + k * (1 - b + b * length / avgLength)));
+}
+
+export class PostingsSearch {
+  /** data: postingsOf's result (data/textindex.json with its columns resolved). */
+  constructor({ count, terms, offsets, items, scores }) {
+    Object.assign(this, { count, terms, offsets, items, scores });
+    this.score = new Float64Array(count);  // per query, reset after it
+    this.words = new Uint8Array(count);     // query words matched
+    this.exact = new Uint8Array(count);     // of them, matched as whole words
+    this.seen = new Int32Array(count).fill(-1);  // the last query word that counted the item
+    this.stamp = 0;
+  }
+
+  /** Item indices matching the query, best first, as TextSearch.search ranks them (an Int32Array). */
+  search(query) {
+    const words = queryTerms(query).slice(0, 255);  // the counts are bytes
+    if (!words.length) return [];
+    const counted = new Set();
+    for (const w of words) {
+      const first = !counted.has(w);  // a repeated word adds to the score only, as in MiniSearch
+      counted.add(w);
+      const stamp = this.stamp++;
+      for (let t = this.lowerBound(w); t < this.terms.length && this.terms[t].startsWith(w); t++) {
+        const term = this.terms[t], whole = term.length === w.length;
+        const weight = whole ? 1 : PREFIX_WEIGHT * term.length / (term.length + 0.3 * (term.length - w.length));
+        this.add(t, weight, first ? stamp : -1, first && whole);
+      }
+    }
+    return this.rank();
+  }
+
+  /** The first term not before w (terms are in JavaScript's string order). */
+  lowerBound(w) {
+    let lo = 0, hi = this.terms.length;
+    while (lo < hi) { const mid = (lo + hi) >>> 1; if (this.terms[mid] < w) lo = mid + 1; else hi = mid; }
+    return lo;
+  }
+
+  add(t, weight, stamp, whole) {
+    const { items, scores, score, words, exact, seen } = this;
+    for (let p = this.offsets[t], end = this.offsets[t + 1]; p < end; p++) {
+      const i = items[p];
+      score[i] += weight * scores[p];
+      if (stamp >= 0 && seen[i] !== stamp) { seen[i] = stamp; words[i]++; }
+      if (whole) exact[i]++;
+    }
+  }
+
+  /** The matched items by words, whole words, score (all descending), then item order; resets. */
+  rank() {
+    const { score, words, exact, count } = this;
+    let m = 0;
+    for (let i = 0; i < count; i++) if (words[i]) m++;
+    const ids = new Int32Array(m), byScore = new Float32Array(m), byWords = new Uint32Array(m);
+    for (let i = 0, k = 0; k < m; i++) {
+      if (!words[i]) continue;
+      ids[k] = i; byScore[k] = score[i]; byWords[k++] = (words[i] << 8) | exact[i];
+      score[i] = 0; words[i] = 0; exact[i] = 0;
+    }
+    // scores are positive: their float32 bits order as unsigned integers do
+    let order = Int32Array.from({ length: m }, (_, k) => k);
+    order = sortDesc(order, new Uint32Array(byScore.buffer), 4);
+    order = sortDesc(order, byWords, 2);
+    for (let k = 0; k < m; k++) order[k] = ids[order[k]];
+    return order;
+  }
+}
+
+/** Stable LSD radix sort of positions by key[position] descending, on the key's low `bytes` bytes. */
+function sortDesc(order, key, bytes) {
+  let a = order, b = new Int32Array(a.length);
+  for (let shift = 0; shift < 8 * bytes; shift += 8) {
+    const start = new Int32Array(257);
+    for (let i = 0; i < a.length; i++) start[256 - ((key[a[i]] >>> shift) & 255)]++;
+    if (start.some((c) => c === a.length)) continue;  // one digit for all: the pass keeps the order
+    for (let d = 1; d < 257; d++) start[d] += start[d - 1];
+    for (let i = 0; i < a.length; i++) b[start[255 - ((key[a[i]] >>> shift) & 255)]++] = a[i];
+    [a, b] = [b, a];
+  }
+  return a;
+}
