@@ -243,8 +243,12 @@ def executor(address: str | None = None, workers: int | None = None) -> Executor
     cluster = None
     if workers:
         # one thread per process: the work is CPU-bound, and libvips and the model use their own threads
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
+        import dask
+        environ = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ").items()
+                   if not k.startswith("MALLOC_")}
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                   dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
         address = cluster.scheduler_address
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)

@@ -6,8 +6,10 @@ from the demo's title words and its tags 4-12 words drawn from the demo's tag wo
 demo's own word frequencies, and a description of 12-30 words drawn from both (collections from
 museums have one). Everything is seeded: the same files every run.
 
-Writes into WORK: docs.json (pipeline.textindex's shape, what the build writes), lunr.json (the
-index prebuilt in Python by PyPI `lunr`, as lunr.js 2.3.9 loads it), titles.json.
+Writes into WORK: docs.json (pipeline.textindex's shape, what the build writes), titles.json, and
+with --lunr lunr.json (the index prebuilt in Python by PyPI `lunr`, as lunr.js 2.3.9 loads it).
+
+  python make_data.py WORK N [--lunr]
 """
 from __future__ import annotations
 
@@ -63,12 +65,14 @@ def lunr_index(docs: list[list[str]]) -> dict:
                 documents=[{"id": str(i), "title": t, "text": x} for i, (t, x) in enumerate(docs)]).serialize()
 
 
-def main(work: Path, n: int) -> None:
+def main(work: Path, n: int, lunr: bool) -> None:
     work.mkdir(parents=True, exist_ok=True)
     recs = records(n)
     data = documents(FIELDS, recs)
     (work / "docs.json").write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), "utf-8")
     (work / "titles.json").write_text(json.dumps([r.title for r in recs], ensure_ascii=False), "utf-8")
+    if not lunr:
+        return
     t = time.perf_counter()
     idx = lunr_index(data["docs"])
     print(f"lunr (Python) index of {n} items: {time.perf_counter() - t:.1f} s", flush=True)
@@ -76,5 +80,6 @@ def main(work: Path, n: int) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/tmp/salon-search-bench"),
-         int(sys.argv[2]) if len(sys.argv) > 2 else 100_000)
+    args = [a for a in sys.argv[1:] if a != "--lunr"]
+    main(Path(args[0]) if args else Path("/tmp/salon-search-bench"), int(args[1]) if len(args) > 1 else 100_000,
+         "--lunr" in sys.argv)

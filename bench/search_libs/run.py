@@ -1,8 +1,9 @@
 """Search library benchmark: index bytes, load, first-query and per-keystroke times in Chromium.
 
-  .venv/bin/python bench/search_libs/run.py [--work DIR] [--n 100000] [--runs 3]
+  .venv/bin/python bench/search_libs/run.py [--work DIR] [--n 100000] [--runs 3] [--libs a,b]
 
-Makes the collection and the indexes (make_data.py, make_minisearch.js) unless WORK has them, serves
+Makes the collection and the indexes (make_data.py, make_minisearch.js, and the build's own
+pipeline/textindex_prebuild.js for the postings) unless WORK has them, serves
 WORK with the libraries and the page's modules from a local HTTP server, and times each library in
 a fresh headless Chromium page, --runs times (the median is reported). Prints a Markdown table and
 writes WORK/results.json. See bench/README.md, "Text search library".
@@ -23,7 +24,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-LIBS = {"minisearch": "docs.json", "minisearch-json": "minisearch.json", "lunr": "lunr.json"}
+LIBS = {"minisearch": "docs.json", "minisearch-json": "minisearch.json", "lunr": "lunr.json",
+        "postings": "postings"}  # name -> its index in WORK (a file, or the folder of the site's files)
 TYPED = ["cat face", "red heart", "flag of france", "person running", "smiling eyes", "grinning cat",
          "woman technologist", "yellow circle"]
 LINKS = {  # served name -> file in the project
@@ -32,16 +34,23 @@ LINKS = {  # served name -> file in the project
     "lib/rules.js": "templates/assets/js/rules.js",
     "lib/rules.json": "templates/assets/rules.json",
     "lib/textsearch.js": "templates/assets/js/textsearch.js",
+    "lib/postings.js": "templates/assets/js/postings.js",
+    "lib/columns.js": "templates/assets/js/columns.js",
 }
 PAGE = """<!doctype html><meta charset="utf-8"><script src="lib/lunr.js"></script>
 <script type="module" src="bench.js"></script>"""
 
 
-def prepare(work: Path, n: int) -> Path:
-    if not (work / "lunr.json").is_file():
-        subprocess.run([sys.executable, str(HERE / "make_data.py"), str(work), str(n)], check=True)
-    if not (work / "minisearch.json").is_file():
+def prepare(work: Path, n: int, libs: list[str]) -> Path:
+    if not (work / "docs.json").is_file() or ("lunr" in libs and not (work / "lunr.json").is_file()):
+        subprocess.run([sys.executable, str(HERE / "make_data.py"), str(work), str(n), *(["--lunr"] * ("lunr" in libs))],
+                       check=True)
+    if "minisearch-json" in libs and not (work / "minisearch.json").is_file():
         subprocess.run(["node", str(HERE / "make_minisearch.js"), str(work)], check=True, cwd=ROOT)
+    if "postings" in libs and not (work / "postings" / "textindex.json").is_file():
+        (work / "postings").mkdir(exist_ok=True)
+        subprocess.run(["node", str(ROOT / "pipeline" / "textindex_prebuild.js"), str(work / "docs.json"),
+                        str(work / "postings")], check=True, cwd=ROOT)
     www = work / "www"
     shutil.rmtree(www, ignore_errors=True)
     (www / "lib").mkdir(parents=True)
@@ -51,19 +60,29 @@ def prepare(work: Path, n: int) -> Path:
     # textsearch.js imports ./rules.js: the copies sit side by side in lib/ as in assets/js/
     shutil.copyfile(HERE / "bench.js", www / "bench.js")
     (www / "index.html").write_text(PAGE, "utf-8")
-    for f in LIBS.values():
-        (www / "data" / f).symlink_to(work / f)
+    for lib in libs:
+        if lib == "postings":  # as a site holds them: data/textindex.json, its columns in data/columns/
+            (www / "data" / "columns").mkdir()
+            for f in (work / "postings").iterdir():
+                (www / "data" / ("columns/" * (f.suffix == ".bin")) / f.name).symlink_to(f)
+        else:
+            (www / "data" / LIBS[lib]).symlink_to(work / LIBS[lib])
     return www
 
 
 def sizes(path: Path) -> dict:
-    raw = path.read_bytes()
-    out = {"bytes": len(raw), "gzip": len(gzip.compress(raw, 6, mtime=0))}
-    try:
-        import brotli
-        out["br"] = len(brotli.compress(raw, quality=11))
-    except ImportError:
-        pass
+    """Bytes of an index (the sum over a folder's files), raw and compressed."""
+    out: dict[str, int] = {}
+    for f in sorted(path.iterdir()) if path.is_dir() else [path]:
+        raw = f.read_bytes()
+        found = {"bytes": len(raw), "gzip": len(gzip.compress(raw, 6, mtime=0))}
+        try:
+            import brotli
+            found["br"] = len(brotli.compress(raw, quality=9 if len(raw) > 2**24 else 11, lgwin=24))
+        except ImportError:
+            pass
+        for k, v in found.items():
+            out[k] = out.get(k, 0) + v
     return out
 
 
@@ -76,14 +95,14 @@ def serve(www: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     return srv, f"http://127.0.0.1:{srv.server_address[1]}/"
 
 
-def measure(url: str, runs: int) -> dict:
+def measure(url: str, runs: int, libs: list[str]) -> dict:
     from playwright.sync_api import sync_playwright
-    results: dict[str, list] = {lib: [] for lib in LIBS}
+    results: dict[str, list] = {lib: [] for lib in libs}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
                                     args=["--no-sandbox", "--enable-precise-memory-info"])
         for _ in range(runs):
-            for lib in LIBS:
+            for lib in libs:
                 page = browser.new_page()
                 page.goto(url)
                 page.wait_for_function("window.benchReady === true")
@@ -115,7 +134,8 @@ def table(summary: dict) -> str:
              "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     names = {"minisearch": ("MiniSearch 7.2.0", "documents, indexed in the page"),
              "minisearch-json": ("MiniSearch 7.2.0", "its serialized index, `loadJSON`"),
-             "lunr": ("Lunr 2.3.9", "prebuilt in Python (`lunr` 0.8.0)")}
+             "lunr": ("Lunr 2.3.9", "prebuilt in Python (`lunr` 0.8.0)"),
+             "postings": ("postings.js", "MiniSearch's index as typed arrays, by the build")}
     mb = lambda b: f"{b / 1e6:.1f} MB"  # noqa: E731
     for lib, s in summary.items():
         lines.append(f"| {names[lib][0]} | {names[lib][1]} | {mb(s['bytes'])} | {mb(s['gzip'])} | "
@@ -130,11 +150,15 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/salon-search-bench"))
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--libs", default=",".join(LIBS), help=f"comma-separated, of: {', '.join(LIBS)} (default: all)")
     a = ap.parse_args()
-    www = prepare(a.work, a.n)
+    libs = [v for v in a.libs.split(",") if v]
+    if unknown := set(libs) - set(LIBS):
+        ap.error(f"unknown --libs {', '.join(sorted(unknown))}")
+    www = prepare(a.work, a.n, libs)
     srv, url = serve(www)
     try:
-        summary = summarise(a.work, measure(url, a.runs))
+        summary = summarise(a.work, measure(url, a.runs, libs))
     finally:
         srv.shutdown()
     (a.work / "results.json").write_text(json.dumps({"n": a.n, "typed": TYPED, "libraries": summary}, indent=1))

@@ -88,7 +88,7 @@ export class Filters {
     const ranked = terms.length ? this._rank(terms) : null;
     if (ranked) {
       const pass = new Uint8Array(n);
-      for (const i of ranked) pass[i] = 1;
+      for (let j = 0; j < ranked.length; j++) pass[ranked[j]] = 1;
       constraints.push({ kind: 'text', key: 'q', pass });
     }
     for (const [key, sel] of this.facets) {

@@ -103,23 +103,24 @@ export class PostingsSearch {
       score[i] = 0; words[i] = 0; exact[i] = 0;
     }
     // scores are positive: their float32 bits order as unsigned integers do
-    let order = Int32Array.from({ length: m }, (_, k) => k);
-    order = sortDesc(order, new Uint32Array(byScore.buffer), 4);
-    order = sortDesc(order, byWords, 2);
+    let order = new Int32Array(m);
+    for (let k = 0; k < m; k++) order[k] = k;
+    order = sortDesc(order, new Uint32Array(byScore.buffer), 32);
+    order = sortDesc(order, byWords, 16);
     for (let k = 0; k < m; k++) order[k] = ids[order[k]];
     return order;
   }
 }
 
-/** Stable LSD radix sort of positions by key[position] descending, on the key's low `bytes` bytes. */
-function sortDesc(order, key, bytes) {
+/** Stable LSD radix sort of positions by key[position] descending, 16 bits a pass, `bits` in all. */
+function sortDesc(order, key, bits) {
   let a = order, b = new Int32Array(a.length);
-  for (let shift = 0; shift < 8 * bytes; shift += 8) {
-    const start = new Int32Array(257);
-    for (let i = 0; i < a.length; i++) start[256 - ((key[a[i]] >>> shift) & 255)]++;
+  for (let shift = 0; shift < bits; shift += 16) {
+    const start = new Int32Array(65537);
+    for (let i = 0; i < a.length; i++) start[65536 - ((key[a[i]] >>> shift) & 65535)]++;
     if (start.some((c) => c === a.length)) continue;  // one digit for all: the pass keeps the order
-    for (let d = 1; d < 257; d++) start[d] += start[d - 1];
-    for (let i = 0; i < a.length; i++) b[start[255 - ((key[a[i]] >>> shift) & 255)]++] = a[i];
+    for (let d = 1; d < 65537; d++) start[d] += start[d - 1];
+    for (let i = 0; i < a.length; i++) b[start[65535 - ((key[a[i]] >>> shift) & 65535)]++] = a[i];
     [a, b] = [b, a];
   }
   return a;
