@@ -243,6 +243,9 @@ def executor(address: str | None = None, workers: int | None = None) -> Executor
     cluster = None
     if workers:
         # one thread per process: the work is CPU-bound, and libvips and the model use their own threads
+        # Dask's nanny gives its workers MALLOC_TRIM_THRESHOLD_, which also freezes glibc's mmap
+        # threshold: each image buffer is then mapped and page-faulted afresh (the workers spent
+        # twice the system time of a local build); they keep the allocator a local build has
         import dask
         environ = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ").items()
                    if not k.startswith("MALLOC_")}
