@@ -37,6 +37,7 @@ LINKS = {  # served name -> file in the project
     "lib/postings.js": "templates/assets/js/postings.js",
     "lib/columns.js": "templates/assets/js/columns.js",
 }
+NODE_HEAP = "--max-old-space-size=12000"  # MiniSearch needs ~8 GB at a million items of ~40 words
 PAGE = """<!doctype html><meta charset="utf-8"><script src="lib/lunr.js"></script>
 <script type="module" src="bench.js"></script>"""
 
@@ -46,10 +47,10 @@ def prepare(work: Path, n: int, libs: list[str]) -> Path:
         subprocess.run([sys.executable, str(HERE / "make_data.py"), str(work), str(n), *(["--lunr"] * ("lunr" in libs))],
                        check=True)
     if "minisearch-json" in libs and not (work / "minisearch.json").is_file():
-        subprocess.run(["node", str(HERE / "make_minisearch.js"), str(work)], check=True, cwd=ROOT)
+        subprocess.run(["node", NODE_HEAP, str(HERE / "make_minisearch.js"), str(work)], check=True, cwd=ROOT)
     if "postings" in libs and not (work / "postings" / "textindex.json").is_file():
         (work / "postings").mkdir(exist_ok=True)
-        subprocess.run(["node", str(ROOT / "pipeline" / "textindex_prebuild.js"), str(work / "docs.json"),
+        subprocess.run(["node", NODE_HEAP, str(ROOT / "pipeline" / "textindex_prebuild.js"), str(work / "docs.json"),
                         str(work / "postings")], check=True, cwd=ROOT)
     www = work / "www"
     shutil.rmtree(www, ignore_errors=True)

@@ -74,6 +74,18 @@ test('the postings rank exactly as MiniSearch does, ties in item order', () => {
   assert.deepEqual(Array.from(ps.search('cat')), Array.from(ps.search('cat')), 'a query leaves nothing behind');
 });
 
+test('past the best few, the matches follow in item order', () => {
+  const docs = corpus(3000);
+  const mini = new TextSearch(MiniSearch, docs);
+  const ps = new PostingsSearch(postingsOf(mini.mini.toJSON(), mini.boosts), { best: 50 });
+  for (const q of ['c', 'cat f', 'variant', 'x']) {
+    const want = mini.search(q), got = Array.from(ps.search(q));
+    assert.ok(want.length > 100, q);
+    assert.deepEqual(got.slice(0, 50), want.slice(0, 50), q);
+    assert.deepEqual(got.slice(50), want.slice(50).sort((a, b) => a - b), q);
+  }
+});
+
 test('the postings of the small collection: whole words, then prefixes, never inside a word', () => {
   const mini = new TextSearch(MiniSearch, data);
   const ps = new PostingsSearch(postingsOf(mini.mini.toJSON(), mini.boosts));

@@ -5,7 +5,7 @@
 // in sorted order and, for each, the items it occurs in with the term's BM25 score in that item,
 // the fields' boosts included. A query then adds weights over flat arrays and sorts by radix: the
 // same results in the same order as TextSearch.search (tests/js/textsearch.test.js), ties of scores
-// equal to 7 digits going by item order.
+// equal to 7 digits going by item order; past the best 10,000 the matches follow in item order.
 import { BM25, PREFIX_WEIGHT, queryTerms } from './textsearch.js';
 
 /**
@@ -45,10 +45,15 @@ function bm25(tf, df, n, length, avgLength) {
   return idf * (d + tf * (k + 1) / (tf + k * (1 - b + b * length / avgLength)));
 }
 
+const BEST = 10000;  // beyond this many, matches are stepped through in item order
+
 export class PostingsSearch {
-  /** data: postingsOf's result (data/textindex.json with its columns resolved). */
-  constructor({ count, terms, offsets, items, scores }) {
-    Object.assign(this, { count, terms, offsets, items, scores });
+  /**
+   * data: postingsOf's result (data/textindex.json with its columns resolved); best: how many of
+   * a query's matches are put in rank order (rank()).
+   */
+  constructor({ count, terms, offsets, items, scores }, { best = BEST } = {}) {
+    Object.assign(this, { count, terms, offsets, items, scores, best });
     this.score = new Float64Array(count);  // per query, reset after it
     this.words = new Uint8Array(count);     // query words matched
     this.exact = new Uint8Array(count);     // of them, matched as whole words
@@ -91,37 +96,86 @@ export class PostingsSearch {
     }
   }
 
-  /** The matched items by words, whole words, score (all descending), then item order; resets. */
+  /**
+   * The matched items by words, whole words, score (all descending), then item order; resets.
+   * Only the best `this.best` (and the ties of the last) are put in that order, the rest of the
+   * matches follow in item order: at a million matches a whole order costs more than a keystroke.
+   */
   rank() {
     const { score, words, exact, count } = this;
     let m = 0;
     for (let i = 0; i < count; i++) if (words[i]) m++;
-    const ids = new Int32Array(m), byScore = new Float32Array(m), byWords = new Uint32Array(m);
+    const ids = new Int32Array(m), byScore = new Float32Array(m), groups = new Uint32Array(m);
     for (let i = 0, k = 0; k < m; i++) {
       if (!words[i]) continue;
-      ids[k] = i; byScore[k] = score[i]; byWords[k++] = (words[i] << 8) | exact[i];
+      ids[k] = i; byScore[k] = score[i]; groups[k++] = (words[i] << 8) | exact[i];
       score[i] = 0; words[i] = 0; exact[i] = 0;
     }
-    // scores are positive: their float32 bits order as unsigned integers do
-    let order = new Int32Array(m);
-    for (let k = 0; k < m; k++) order[k] = k;
-    order = sortDesc(order, new Uint32Array(byScore.buffer), 32);
-    order = sortDesc(order, byWords, 16);
-    for (let k = 0; k < m; k++) order[k] = ids[order[k]];
-    return order;
+    const bits = new Uint32Array(byScore.buffer);  // scores are positive: their float32 bits order as integers do
+    const top = m > this.best ? bestOf(groups, bits, this.best) : null;
+    const order = new Int32Array(top ? top.length : m);
+    for (let k = 0; k < order.length; k++) order[k] = top ? top[k] : k;
+    const byScoreKey = sortDesc(order, Uint32Array.from(order, (k) => bits[k]), 32);
+    const best = sortDesc(byScoreKey, Uint32Array.from(byScoreKey, (k) => groups[k]), 16);
+    const out = new Int32Array(m);
+    for (let k = 0; k < best.length; k++) out[k] = ids[best[k]];
+    if (top) {  // the others, in item order
+      const inTop = new Uint8Array(m);
+      for (let k = 0; k < top.length; k++) inTop[top[k]] = 1;
+      for (let k = 0, j = best.length; k < m; k++) if (!inTop[k]) out[j++] = ids[k];
+    }
+    return out;
   }
 }
 
-/** Stable LSD radix sort of positions by key[position] descending, 16 bits a pass, `bits` in all. */
-function sortDesc(order, key, bits) {
-  let a = order, b = new Int32Array(a.length);
-  for (let shift = 0; shift < bits; shift += 16) {
-    const start = new Int32Array(65537);
-    for (let i = 0; i < a.length; i++) start[65536 - ((key[a[i]] >>> shift) & 65535)]++;
-    if (start.some((c) => c === a.length)) continue;  // one digit for all: the pass keeps the order
-    for (let d = 1; d < 65537; d++) start[d] += start[d - 1];
-    for (let i = 0; i < a.length; i++) b[start[65535 - ((key[a[i]] >>> shift) & 65535)]++] = a[i];
-    [a, b] = [b, a];
+/**
+ * Positions (ascending) of the `want` best keys (group, then score bits; of equal keys the first):
+ * the threshold key comes from three histograms (groups, then the score's high and low 16 bits
+ * within the threshold), so no key left out is above a key kept.
+ */
+function bestOf(groups, bits, want) {
+  const m = groups.length;
+  let above = 0;
+  const cut = (hist) => {  // the digit at which the count of keys above reaches want
+    let d = 65535;
+    while (above + hist[d] < want) above += hist[d--];
+    return d;
+  };
+  let hist = new Int32Array(65536);
+  for (let k = 0; k < m; k++) hist[groups[k] & 65535]++;
+  const g = cut(hist);
+  hist = new Int32Array(65536);
+  for (let k = 0; k < m; k++) if (groups[k] === g) hist[bits[k] >>> 16]++;
+  const hi = cut(hist);
+  hist = new Int32Array(65536);
+  for (let k = 0; k < m; k++) if (groups[k] === g && bits[k] >>> 16 === hi) hist[bits[k] & 65535]++;
+  const t = ((hi << 16) | cut(hist)) >>> 0;
+  let ties = want - above;  // of the keys equal to the threshold, this many (the first) are kept
+  const out = new Int32Array(want);
+  for (let k = 0, j = 0; k < m; k++) {
+    const gk = groups[k];
+    if (gk > g || (gk === g && (bits[k] > t || (bits[k] === t && ties-- > 0)))) out[j++] = k;
+  }
+  return out;
+}
+
+/**
+ * Stable LSD radix sort of `order` by `keys` (in the same order) descending, on the keys' low
+ * `bits` bits, 11 a pass (the counts stay in the fastest cache); the keys move with their values.
+ */
+function sortDesc(order, keys, bits) {
+  const n = order.length;
+  let a = order, k = keys, a2 = new Int32Array(n), k2 = new Uint32Array(n);
+  for (let shift = 0; shift < bits; shift += 11) {
+    const start = new Int32Array(2049);
+    for (let i = 0; i < n; i++) start[2048 - ((k[i] >>> shift) & 2047)]++;
+    if (start.some((c) => c === n)) continue;  // one digit for all: the pass keeps the order
+    for (let d = 1; d < 2049; d++) start[d] += start[d - 1];
+    for (let i = 0; i < n; i++) {
+      const at = start[2047 - ((k[i] >>> shift) & 2047)]++;
+      a2[at] = a[i]; k2[at] = k[i];
+    }
+    [a, a2] = [a2, a]; [k, k2] = [k2, k];
   }
   return a;
 }
