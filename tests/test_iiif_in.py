@@ -55,10 +55,10 @@ class Server:
                         self.send_header(k, v)
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
-                    self.wfile.write(body)
-                finally:
+                finally:  # counted out before the body goes: the client's next request can come at once after it
                     with server.lock:
                         server.active -= 1
+                self.wfile.write(body)
 
         self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base = f"http://127.0.0.1:{self.http.server_address[1]}"
