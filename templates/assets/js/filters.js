@@ -84,10 +84,16 @@ export class Filters {
   compute() {
     const { n, facets, years } = this.coll;
     const constraints = []; // {kind, key, pass: Uint8Array}
+    // per-item working arrays, kept between calls: a million items' worth a call is slow garbage
+    const scratch = (this._scratch ||= []);
+    const passArray = () => {
+      const k = constraints.length;
+      return (scratch[k] ||= new Uint8Array(n));
+    };
     const terms = this.terms();
     const ranked = terms.length ? this._rank(terms) : null;
     if (ranked) {
-      const pass = new Uint8Array(n);
+      const pass = passArray().fill(0);
       for (let j = 0; j < ranked.length; j++) pass[ranked[j]] = 1;
       constraints.push({ kind: 'text', key: 'q', pass });
     }
@@ -100,21 +106,21 @@ export class Filters {
         const j = this.valueIndex.get(key).get(v);
         if (j !== undefined) want[j] = 1;
       }
-      const pass = new Uint8Array(n);
-      for (let i = 0; i < n; i++) { const c = codes[i]; if (c >= 0 && want[c]) pass[i] = 1; }
+      const pass = passArray();
+      for (let i = 0; i < n; i++) { const c = codes[i]; pass[i] = c >= 0 && want[c] ? 1 : 0; }
       constraints.push({ kind: 'facet', key, pass });
     }
     for (const [key, r] of this.years) {
       const ys = years.get(key);
       if (!ys || !r) continue;
-      const pass = new Uint8Array(n);
-      for (let i = 0; i < n; i++) { const y = ys[i]; if (y >= r[0] && y <= r[1]) pass[i] = 1; }  // NaN: undated
+      const pass = passArray();
+      for (let i = 0; i < n; i++) { const y = ys[i]; pass[i] = y >= r[0] && y <= r[1] ? 1 : 0; }  // NaN: undated
       constraints.push({ kind: 'year', key, pass });
     }
     const active = constraints.length > 0;
     if (!active && this._base) return this._base; // nothing chosen: the same answer every time
     // fails[i]: how many constraints item i fails
-    const fails = new Uint8Array(n);
+    const fails = (this._fails ||= new Uint8Array(n)).fill(0);
     for (const c of constraints) { const p = c.pass; for (let i = 0; i < n; i++) if (!p[i]) fails[i]++; }
     let mask = null;
     let count = n;

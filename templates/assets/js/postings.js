@@ -59,6 +59,9 @@ export class PostingsSearch {
     this.exact = new Uint8Array(count);     // of them, matched as whole words
     this.seen = new Int32Array(count).fill(-1);  // the last query word that counted the item
     this.stamp = 0;
+    // rank()'s working arrays, made once: a million-item query would otherwise make 25 MB of garbage
+    this.work = { ids: new Int32Array(count), scores: new Float32Array(count), groups: new Uint32Array(count),
+      inTop: new Uint8Array(count) };
   }
 
   /** Item indices matching the query, best first, as TextSearch.search ranks them (an Int32Array). */
@@ -105,13 +108,14 @@ export class PostingsSearch {
     const { score, words, exact, count } = this;
     let m = 0;
     for (let i = 0; i < count; i++) if (words[i]) m++;
-    const ids = new Int32Array(m), byScore = new Float32Array(m), groups = new Uint32Array(m);
+    const ids = this.work.ids.subarray(0, m), byScore = this.work.scores.subarray(0, m);
+    const groups = this.work.groups.subarray(0, m);
     for (let i = 0, k = 0; k < m; i++) {
       if (!words[i]) continue;
       ids[k] = i; byScore[k] = score[i]; groups[k++] = (words[i] << 8) | exact[i];
       score[i] = 0; words[i] = 0; exact[i] = 0;
     }
-    const bits = new Uint32Array(byScore.buffer);  // scores are positive: their float32 bits order as integers do
+    const bits = new Uint32Array(byScore.buffer, 0, m);  // scores are positive: their float32 bits order as integers do
     const top = m > this.best ? bestOf(groups, bits, this.best) : null;
     const order = new Int32Array(top ? top.length : m);
     for (let k = 0; k < order.length; k++) order[k] = top ? top[k] : k;
@@ -120,9 +124,9 @@ export class PostingsSearch {
     const out = new Int32Array(m);
     for (let k = 0; k < best.length; k++) out[k] = ids[best[k]];
     if (top) {  // the others, in item order
-      const inTop = new Uint8Array(m);
+      const inTop = this.work.inTop;
       for (let k = 0; k < top.length; k++) inTop[top[k]] = 1;
-      for (let k = 0, j = best.length; k < m; k++) if (!inTop[k]) out[j++] = ids[k];
+      for (let k = 0, j = best.length; k < m; k++) if (inTop[k]) inTop[k] = 0; else out[j++] = ids[k];
     }
     return out;
   }

@@ -248,7 +248,6 @@ export class Viewer {
   setMask(mask) {
     this.mask = mask;
     this.maskVersion++;
-    this._maskCanvas = null;
     this.schedule();
   }
 
@@ -398,20 +397,19 @@ export class Viewer {
   // ---- drawing ----------------------------------------------------------------------------
 
   _maskBitmap() {
-    if (this._maskCanvas) return this._maskCanvas;
+    if (this._maskDrawn === this.maskVersion) return this._maskCanvas;
     const { cols, rows, n, cell } = this.coll;
-    const c = document.createElement('canvas');
-    c.width = cols;
-    c.height = rows;
-    const ctx = c.getContext('2d');
-    const img = ctx.createImageData(cols, rows);
-    const px = new Uint32Array(img.data.buffer);  // RGBA bytes, little-endian: A is the high byte
+    if (!this._maskCanvas) {  // one canvas and pixel buffer, refilled for each mask (4 MB at a million cells)
+      this._maskCanvas = Object.assign(document.createElement('canvas'), { width: cols, height: rows });
+      this._maskImage = this._maskCanvas.getContext('2d').createImageData(cols, rows);
+    }
+    const px = new Uint32Array(this._maskImage.data.buffer);  // RGBA bytes, little-endian: A is the high byte
     px.fill(0xd70d0a09);  // rgba(9, 10, 13, 215): the dimmed rest
     const mask = this.mask;
     for (let i = 0; i < n; i++) if (mask[i]) px[cell[i]] = 0;
-    ctx.putImageData(img, 0, 0);
-    this._maskCanvas = c;
-    return c;
+    this._maskCanvas.getContext('2d').putImageData(this._maskImage, 0, 0);
+    this._maskDrawn = this.maskVersion;
+    return this._maskCanvas;
   }
 
   draw() {
