@@ -1,5 +1,7 @@
-// Ranked text search over data/textindex.json (written by pipeline/textindex.py), with MiniSearch
-// (npm `minisearch`, copied to assets/minisearch/ by the build). The build folds the text with the
+// The text search's rules, and its ranking with MiniSearch (npm `minisearch`, copied to
+// assets/minisearch/ by the build): the build indexes data/textindex.json's documents with it and
+// writes the index as postings (postings.js ranks them the same way); a page whose build had no
+// node indexes the documents here. The build folds the text with the
 // shared rule (rules.json); queries are folded here with the same rule (rules.js), and both go
 // through the one tokenizer and plural folding below, so any spelling of accents and case finds
 // the same items. Ranking, strictly in this order: more query words matched; more of them matched
@@ -39,26 +41,21 @@ export function queryTerms(query) {
 
 export class TextSearch {
   /**
-   * MiniSearch: the library's class (the page imports assets/minisearch/index.js; tests import
-   * node_modules/minisearch). data: the parsed data/textindex.json: {fields, index} with MiniSearch's
-   * own index prebuilt by the build (loads 8 times faster than indexing), or {fields, docs: [[text
-   * per field]]}, doc i being item i, indexed here.
+   * MiniSearch: the library's class (the page imports assets/minisearch/index.js; tests and the
+   * build's prebuild import node_modules/minisearch). data: documents, {fields, docs: [[text per
+   * field]]} (data/textindex.json where node was missing at build time), doc i being item i.
+   * The build lays this index out as postings (postings.js), which the page ranks with instead.
    */
   constructor(MiniSearch, data) {
     const fields = data.fields;
     const at = new Map(fields.map((f, k) => [f, k]));
     const id = fields.length;
-    const options = {
+    this.mini = new MiniSearch({
       idField: '#', fields,
       extractField: (doc, f) => (f === '#' ? doc[id] : doc[at.get(f)]),
       tokenize, processTerm: stem,
-    };
-    if (data.index) {
-      this.mini = MiniSearch.loadJS(data.index, options);
-    } else {
-      this.mini = new MiniSearch(options);
-      this.mini.addAll(data.docs.map((d, i) => [...d.slice(0, id), i]));
-    }
+    });
+    this.mini.addAll(data.docs.map((d, i) => [...d.slice(0, id), i]));
     this.count = this.mini.documentCount;
     this.boosts = Object.fromEntries(fields.map((f, k) => [f, k ? 1 : TITLE_BOOST]));
     this.options = {
