@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sys
 from pathlib import Path
 
@@ -217,6 +218,8 @@ def main(argv: list[str]) -> int:
         if not args.images and not args.iiif:
             parser().error("give --images DIR (or a glob), or --iiif SOURCE")
         from pipeline.build import build
+        from pipeline.report import on_interrupt
+        signal.signal(signal.SIGINT, on_interrupt)
         rep = build(settings(args))
         print(rep.summary(args.out))
         print(f"Preview it: npm start   (serves {args.out}/ at http://127.0.0.1:8080)")

@@ -82,6 +82,23 @@ def _map_strings(obj: Any, value: Any, key: Any) -> Any:
     return obj
 
 
+_interrupted = False
+
+
+def on_interrupt(signum: int, frame: Any) -> None:
+    """SIGINT (run.py installs it): a KeyboardInterrupt where Python is, and remembered, because one
+    raised inside a C library's callback (ctypes) is printed and dropped: each stage's start and
+    end raise it again, so Ctrl-C always stops the build."""
+    global _interrupted
+    _interrupted = True
+    raise KeyboardInterrupt
+
+
+def _check_interrupt() -> None:
+    if _interrupted:
+        raise KeyboardInterrupt
+
+
 @dataclass
 class Report:
     settings: dict[str, Any]
@@ -105,11 +122,13 @@ class Report:
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         t = time.perf_counter()
+        _check_interrupt()
         print(f"… {name}", file=sys.stderr, flush=True)
         try:
             yield
         finally:
             self.stages[name] = round(time.perf_counter() - t, 3)
+        _check_interrupt()
 
     def save(self, path: Path) -> None:
         """Write the public report to ``path`` (into the site) and the full one beside the cache."""

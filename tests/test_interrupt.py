@@ -214,3 +214,20 @@ def test_full_disk_fails_clearly_and_keeps_the_previous_site(small_collection, b
     assert "error: the disk is full" in r.stderr and "Traceback" not in r.stderr
     assert site_files(out) == before
     assert sorted(p.name for p in small_disk.iterdir()) == ["cache", "site"]
+
+
+def test_a_ctrl_c_a_library_dropped_stops_the_build_at_the_next_stage(monkeypatch):
+    """A KeyboardInterrupt raised inside a C library's callback is printed and dropped by ctypes
+    (it once let an interrupted build finish); the stage it came in ends by raising it again."""
+    from pipeline import report
+    monkeypatch.setattr(report, "_interrupted", False)  # restored after the test
+    rep = report.Report(settings={})
+    with pytest.raises(KeyboardInterrupt):
+        with rep.stage("pca"):
+            try:
+                report.on_interrupt(signal.SIGINT, None)
+            except KeyboardInterrupt:
+                pass  # what ctypes does with it
+    with pytest.raises(KeyboardInterrupt):
+        with rep.stage("tsne"):
+            raise AssertionError("a stage started after Ctrl-C")
