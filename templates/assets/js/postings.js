@@ -101,8 +101,8 @@ export class PostingsSearch {
 
   /**
    * The matched items by words, whole words, score (all descending), then item order; resets.
-   * Only the best `this.best` (and the ties of the last) are put in that order, the rest of the
-   * matches follow in item order: at a million matches a whole order costs more than a keystroke.
+   * Only the best `this.best` are put in that order (bestOf), the rest of the matches follow in
+   * item order: at a million matches a whole order costs more than a keystroke.
    */
   rank() {
     const { score, words, exact, count } = this;
