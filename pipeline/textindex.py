@@ -28,7 +28,7 @@ SCHEMA = 1  # the documents; the prebuilt postings are schema 2 (docs/site-forma
 SEARCHED_KINDS = ("text", "category", "year")  # field kinds whose values are searched besides the title
 PREBUILD = Path(__file__).resolve().parent / "textindex_prebuild.js"
 JS = Path(__file__).resolve().parent.parent / "templates" / "assets" / "js"
-MODULES = (PREBUILD, JS / "textsearch.js", JS / "postings.js")  # what the prebuilt index is made by
+MODULES = (PREBUILD, JS / "textsearch.js", JS / "postings.js", JS / "columns.js")  # what the prebuilt index is made by
 NODE_TIMEOUT_S = 1800
 
 

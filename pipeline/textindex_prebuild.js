@@ -12,6 +12,7 @@ import MiniSearch from 'minisearch';
 import { useRules } from '../templates/assets/js/rules.js';
 import { TextSearch } from '../templates/assets/js/textsearch.js';
 import { postingsOf } from '../templates/assets/js/postings.js';
+import { FOLDER, TYPED } from '../templates/assets/js/columns.js';
 
 const [docsFile, outFolder] = process.argv.slice(2);
 useRules(JSON.parse(fs.readFileSync(new URL('../templates/assets/rules.json', import.meta.url), 'utf8')));
@@ -19,9 +20,9 @@ const data = JSON.parse(fs.readFileSync(docsFile, 'utf8'));
 const ts = new TextSearch(MiniSearch, data);
 const { count, terms, ...columns } = postingsOf(ts.mini.toJSON(), ts.boosts);
 const out = { schema: 2, fields: data.fields, count, terms };
-const TYPES = { Int32Array: 'int32', Float32Array: 'float32' };
 for (const [name, arr] of Object.entries(columns)) {
   fs.writeFileSync(path.join(outFolder, `textindex-${name}.bin`), arr);
-  out[name] = { column: `data/columns/textindex-${name}.bin`, type: TYPES[arr.constructor.name], length: arr.length };
+  const type = Object.keys(TYPED).find((t) => arr instanceof TYPED[t]);
+  out[name] = { column: `${FOLDER}/textindex-${name}.bin`, type, length: arr.length };
 }
 fs.writeFileSync(path.join(outFolder, 'textindex.json'), JSON.stringify(out));

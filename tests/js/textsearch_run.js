@@ -8,8 +8,8 @@ import MiniSearch from 'minisearch';
 import './helpers.js'; // loads the shared rules (useRules)
 import { TextSearch } from '../../templates/assets/js/textsearch.js';
 import { PostingsSearch } from '../../templates/assets/js/postings.js';
+import { TYPED } from '../../templates/assets/js/columns.js';
 
-const TYPED = { int32: Int32Array, float32: Float32Array };
 const [file, ...queries] = process.argv.slice(2);
 const data = JSON.parse(fs.readFileSync(file, 'utf8'));
 const site = path.dirname(path.dirname(file));

@@ -2,8 +2,9 @@
 // pipeline/columns.py writes them): a reference {column, type, length[, scale]} stands where the
 // array would be, so the first paint fetches only what it draws. Binary columns are little-endian
 // typed arrays, read as they are (every browser's platform is little-endian).
-const TYPED = { int32: Int32Array, uint16: Uint16Array, float32: Float32Array };
-const URL_RE = /^data\/columns\/[\w-]+\.(bin|json)$/;  // a reference is data: only files of this folder
+export const TYPED = { int32: Int32Array, uint16: Uint16Array, float32: Float32Array };
+export const FOLDER = 'data/columns';
+const URL_RE = /^data\/columns\/[\w-]+\.(bin|json)$/;  // a reference is data: only files of FOLDER
 
 export function isRef(v) {
   return !!v && typeof v === 'object' && typeof v.column === 'string' && (v.type === 'json' || Object.hasOwn(TYPED, v.type));

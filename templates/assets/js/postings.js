@@ -67,7 +67,7 @@ export class PostingsSearch {
   /** Item indices matching the query, best first, as TextSearch.search ranks them (an Int32Array). */
   search(query) {
     const words = queryTerms(query).slice(0, 255);  // the counts are bytes
-    if (!words.length) return [];
+    if (!words.length) return new Int32Array(0);
     const counted = new Set();
     for (const w of words) {
       const first = !counted.has(w);  // a repeated word adds to the score only, as in MiniSearch
