@@ -119,6 +119,12 @@ def test_ranked_search_finds_whole_words_best_first(new_page, base, rows):
     type_query(page, "cats")
     cats = page.locator("#result-list .result-title").all_inner_texts()
     assert in_title[0] in cats[:len(in_title)]
+    # the list's rows are refilled, not made anew: each row's title and thumbnail are its new item's
+    stale = page.eval_on_selector_all("#result-list .result-btn", """bs => bs.filter((b) =>
+        b.querySelector('.result-thumb').dataset.item !== b.dataset.item
+        || b.querySelector('.result-title').textContent !== (salon.coll.title[+b.dataset.item] || 'Untitled'))""")
+    assert stale == [] and len(cats) == int(page.get_attribute("#search-status", "data-count"))
+    page.wait_for_selector("#result-list li:first-child .result-thumb canvas")
     # Enter and the arrows step through the matches in rank order
     type_query(page, "cat")
     ranked = [int(x) for x in page.eval_on_selector_all("#result-list .result-btn", "bs => bs.map(b => b.dataset.item)")]

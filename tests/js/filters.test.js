@@ -67,3 +67,53 @@ test('year ranges, inclusive; items without a year are out', () => {
   assert.deepEqual([...r.matches], [0, 5]);
   assert.deepEqual([...r.yearCounts.get('date')], [[1900, 1], [1905, 1], [1910, 1], [1950, 1], [2000, 1]]);
 });
+
+test('every combination of query, facets and years agrees with the definition', () => {
+  // a generated collection: 400 items in a shuffled grid, two facets (some items without a
+  // value), a year field (some undated), titles of three words from a small vocabulary
+  let seed = 7;
+  const rand = (k) => { seed = (seed * 16807) % 2147483647; return seed % k; };
+  const n = 400, cols = 21, rows = 20, words = ['oak', 'ash', 'elm', 'yew', 'fir', 'bay'];
+  const title = Array.from({ length: n }, () => [0, 1, 2].map(() => words[rand(6)]).join(' '));
+  const cellToItem = new Int32Array(cols * rows).fill(-1);
+  const cell = new Int32Array(n);
+  const free = Array.from({ length: cols * rows }, (_, k) => k);
+  for (let i = 0; i < n; i++) { cell[i] = free.splice(rand(free.length), 1)[0]; cellToItem[cell[i]] = i; }
+  const facet = (k) => ({ values: Array.from({ length: k }, (_, j) => `v${j}`), codes: Int32Array.from({ length: n }, () => rand(k + 1) - 1) });
+  const coll = {
+    n, title, cell, cellToItem, cols, rows, xy: new Float32Array(2 * n), cellSize: [8, 8], chunkSize: 1000,
+    fields: [], facets: new Map([['a', facet(3)], ['b', facet(5)]]),
+    years: new Map([['y', Float32Array.from({ length: n }, () => (rand(5) ? 1900 + rand(30) : NaN))]]),
+  };
+  const f = new Filters(coll);
+  f.setTextSearch(new TextSearch(MiniSearch, { fields: ['title'], docs: title.map((t) => [t]) }));
+  const order = [...f.gridOrder];
+  for (let trial = 0; trial < 60; trial++) {
+    f.q = ['', 'oak', 'e', 'ash elm', 'y'][trial % 5];
+    f.facets.clear(); f.years.clear();
+    if (rand(2)) f.facets.set('a', new Set(['v0', 'v2'].slice(0, 1 + rand(2))));
+    if (rand(2)) f.facets.set('b', new Set(['v1']));
+    if (rand(2)) f.years.set('y', [1905, 1905 + rand(20)]);
+    const r = f.compute();
+    // the definition: each constraint's pass, item by item
+    const ranked = f.q ? [...f.text.search(f.q)] : null;
+    const passes = [];
+    if (ranked) { const s = new Set(ranked); passes.push(['q', (i) => s.has(i)]); }
+    for (const [key, sel] of f.facets) passes.push([key, (i) => { const c = coll.facets.get(key).codes[i]; return c >= 0 && sel.has(`v${c}`); }]);
+    for (const [key, [lo, hi]] of f.years) passes.push([key, (i) => coll.years.get(key)[i] >= lo && coll.years.get(key)[i] <= hi]);
+    const ok = (i, but = null) => passes.every(([k, p]) => k === but || p(i));
+    const want = (ranked || order).filter((i) => ok(i));
+    const label = JSON.stringify([f.q, [...f.facets].map(([k, s]) => [k, [...s]]), [...f.years]]);
+    assert.equal(r.active, passes.length > 0, label);
+    assert.deepEqual([...r.matches], r.active ? want : order, label);
+    assert.equal(r.count, r.active ? want.length : n, label);
+    if (r.active) assert.deepEqual([...r.mask], Array.from({ length: n }, (_, i) => (ok(i) ? 1 : 0)), label);
+    for (const [key, { values, codes }] of coll.facets) {
+      const counts = values.map((_, j) => Array.from({ length: n }, (_, i) => i).filter((i) => codes[i] === j && ok(i, key)).length);
+      assert.deepEqual([...r.facetCounts.get(key)], counts, `${label} ${key}`);
+    }
+    const ys = coll.years.get('y'), byYear = new Map();
+    for (let i = 0; i < n; i++) if (!Number.isNaN(ys[i]) && ok(i, 'y')) byYear.set(ys[i], (byYear.get(ys[i]) || 0) + 1);
+    assert.deepEqual([...r.yearCounts.get('y')].sort((p, q) => p[0] - q[0]), [...byYear].sort((p, q) => p[0] - q[0]), label);
+  }
+});

@@ -80,6 +80,15 @@ export class Filters {
     return Int32Array.from(hits, (h) => h[0]);
   }
 
+  /** Items failing no constraint but the one whose pass is given (a view of a reused array). */
+  _allExcept(fails, pass) {
+    const n = fails.length;
+    const out = (this._others ||= new Int32Array(n));
+    let k = 0;
+    for (let i = 0; i < n; i++) if (fails[i] === (pass[i] ? 0 : 1)) out[k++] = i;
+    return out.subarray(0, k);
+  }
+
   /** Recompute everything. Returns {active, mask, matches, count, facetCounts, yearCounts}. */
   compute() {
     const { n, facets, years } = this.coll;
@@ -94,7 +103,7 @@ export class Filters {
     const ranked = terms.length ? this._rank(terms) : null;
     if (ranked) {
       const pass = passArray().fill(0);
-      for (let j = 0; j < ranked.length; j++) pass[ranked[j]] = 1;
+      setAt(pass, ranked);
       constraints.push({ kind: 'text', key: 'q', pass });
     }
     for (const [key, sel] of this.facets) {
@@ -121,45 +130,41 @@ export class Filters {
     if (!active && this._base) return this._base; // nothing chosen: the same answer every time
     // fails[i]: how many constraints item i fails
     const fails = (this._fails ||= new Uint8Array(n)).fill(0);
-    for (const c of constraints) { const p = c.pass; for (let i = 0; i < n; i++) if (!p[i]) fails[i]++; }
+    for (const c of constraints) addFails(fails, c.pass);
     let mask = null;
     let count = n;
-    if (active) {
+    if (constraints.length === 1) {  // the one constraint's pass is the mask
+      mask = constraints[0].pass.slice();
+      count = ranked ? ranked.length : countOnes(mask);
+    } else if (active) {
       mask = new Uint8Array(n);
       count = 0;
       for (let i = 0; i < n; i++) if (fails[i] === 0) { mask[i] = 1; count++; }
     }
-    const matches = new Int32Array(count);
-    {
+    const order = ranked || this.gridOrder;  // a text query's best first
+    let matches = order;  // shared, never written to
+    if (mask && !(ranked && constraints.length === 1)) {
+      matches = new Int32Array(count);
       let k = 0;
-      const order = ranked || this.gridOrder;  // a text query's best first
-      for (let j = 0; j < order.length; j++) { const i = order[j]; if (!mask || mask[i]) matches[k++] = i; }
+      for (let j = 0; j < order.length; j++) { const i = order[j]; if (mask[i]) matches[k++] = i; }
     }
-    // Facet counts: items passing every constraint except the facet's own.
+    // Counts for a field: items passing every constraint except the field's own. Without one of
+    // its own that is the matches, fewer than all items for a narrow query.
     const own = (kind, key) => constraints.find((c) => c.kind === kind && c.key === key);
+    const counting = (c) => (c ? this._allExcept(fails, c.pass) : matches);
     const facetCounts = new Map();
     for (const [key, f] of facets) {
       const counts = new Int32Array(f.values.length);
-      const c = own('facet', key);
       const codes = f.codes;
-      for (let i = 0; i < n; i++) {
-        const fi = fails[i] - (c && !c.pass[i] ? 1 : 0);
-        if (fi === 0 && codes[i] >= 0) counts[codes[i]]++;
-      }
+      countCodes(counts, codes, counting(own('facet', key)));
       facetCounts.set(key, counts);
     }
     const yearCounts = new Map();
     for (const [key, ys] of years) {
-      const c = own('year', key);
       if (!this._yearSpan.has(key)) this._yearSpan.set(key, span(ys));
       const [lo, hi] = this._yearSpan.get(key);
       const counts = new Int32Array(Math.max(0, hi - lo + 1));
-      for (let i = 0; i < n; i++) {
-        const y = ys[i];
-        if (Number.isNaN(y)) continue;
-        const fi = fails[i] - (c && !c.pass[i] ? 1 : 0);
-        if (fi === 0) counts[y - lo]++;
-      }
+      countYears(counts, ys, lo, counting(own('year', key)));
       const m = new Map();
       for (let k = 0; k < counts.length; k++) if (counts[k]) m.set(lo + k, counts[k]);
       yearCounts.set(key, m);
@@ -170,6 +175,30 @@ export class Filters {
   }
 }
 
+// The hot loops, as small functions of their own: compiled early and kept compiled, whatever the
+// rest of compute() does.
+function setAt(a, items) {
+  for (let k = 0; k < items.length; k++) a[items[k]] = 1;
+}
+
+function addFails(fails, pass) {
+  for (let i = 0; i < fails.length; i++) fails[i] += 1 - pass[i];
+}
+
+function countCodes(counts, codes, items) {
+  for (let k = 0; k < items.length; k++) { const c = codes[items[k]]; if (c >= 0) counts[c]++; }
+}
+
+function countYears(counts, ys, lo, items) {
+  for (let k = 0; k < items.length; k++) { const y = ys[items[k]]; if (y === y) counts[(y - lo) | 0]++; }  // NaN: undated
+}
+
+function countOnes(a) {
+  let c = 0;
+  for (let i = 0; i < a.length; i++) c += a[i];
+  return c;
+}
+
 function span(ys) {
   let lo = Infinity, hi = -Infinity;
   for (const y of ys) if (!Number.isNaN(y)) { if (y < lo) lo = y; if (y > hi) hi = y; }
@@ -177,13 +206,17 @@ function span(ys) {
 }
 
 /**
- * Run a facet filter once on a throwaway Filters, so the page's filtering code is compiled
- * before the visitor's first click (at a million items a cold first compute takes ~70 ms more).
+ * Run a facet filter and a ranked query once on a throwaway Filters, so the page's filtering code
+ * is compiled before the visitor's first click or keystroke (at a million items a cold first
+ * compute took ~70 ms more).
  */
 export function warmUp(coll) {
+  const f = new Filters(coll);
+  f.q = 'warm';
+  f.setRanking(f.q, f.gridOrder.subarray(0, coll.n >> 1));
+  f.compute();
   const first = coll.facets.entries().next().value;
   if (!first || !first[1].values.length) return;
-  const f = new Filters(coll);
   f.facets.set(first[0], new Set([first[1].values[0]]));
   f.compute();
 }

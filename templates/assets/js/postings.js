@@ -64,6 +64,15 @@ export class PostingsSearch {
       inTop: new Uint8Array(count) };
   }
 
+  /**
+   * Rank a one-letter prefix once, so that the visitor's first keystroke runs compiled code
+   * (cold, it took twice as long at a million items).
+   */
+  warmUp() {
+    const t = this.terms[this.terms.length >> 1];
+    if (t) this.search(t[0]);
+  }
+
   /** Item indices matching the query, best first, as TextSearch.search ranks them (an Int32Array). */
   search(query) {
     const words = queryTerms(query).slice(0, 255);  // the counts are bytes

@@ -44,6 +44,10 @@ export class SearchUI {
         if (this.input.value) { this.input.value = ''; this.h.onInput(''); } else this.input.blur();
       }
     });
+    this.list.addEventListener('click', (e) => {
+      const b = e.target.closest('.result-btn');
+      if (b) this.h.onPick(Number(b.dataset.item));
+    });
     // arrows move along the result list
     this.results.addEventListener('keydown', (e) => {
       if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
@@ -73,7 +77,7 @@ export class SearchUI {
       this.stepBox.hidden = true;
       this.results.hidden = true;
       document.body.classList.remove('is-filtered');
-      clear(this.list);
+      this._renderRows([]);
       return;
     }
     document.body.classList.add('is-filtered');
@@ -83,24 +87,36 @@ export class SearchUI {
       : `${fmt(c)} of ${fmt(n)} items match${result.ranked && c > 1 ? ', best first' : ''}`;
     this.stepBox.hidden = c === 0;
     this.results.hidden = false;
-    if (this.observer) this.observer.disconnect();
-    clear(this.list);
     const m = result.matches;
-    const k = Math.min(LIST_MAX, m.length);
-    const frag = document.createDocumentFragment();
-    for (let j = 0; j < k; j++) {
-      const i = m[j];
-      const thumb = el('span', { class: 'result-thumb', attrs: { 'aria-hidden': 'true', 'data-item': i } });
-      const b = el('button', { class: 'result-btn', attrs: { type: 'button', 'data-item': i, 'data-rank': j + 1 } },
-        thumb, el('span', { class: 'result-title', text: this.coll.title[i] || 'Untitled' }));
-      b.addEventListener('click', () => this.h.onPick(i));
-      frag.append(el('li', {}, b));
-      if (this.observer) this.observer.observe(thumb);
-    }
-    this.list.append(frag);
+    this._renderRows(m.subarray ? m.subarray(0, LIST_MAX) : m.slice(0, LIST_MAX));
     this.more.hidden = m.length <= LIST_MAX;
     this.more.textContent = m.length > LIST_MAX ? `and ${fmt(m.length - LIST_MAX)} more: refine the search, or step through them with ‹ ›` : '';
     this.renderPos(result, pos);
+  }
+
+  /**
+   * The result list shows items (best first). Its rows are kept and refilled rather than made
+   * anew at each keystroke (a million-item collection's frame was mostly new rows); a row's
+   * thumbnail is cut again only when its item changed.
+   */
+  _renderRows(items) {
+    const rows = this.list.children;
+    while (rows.length > items.length) this.list.lastChild.remove();
+    for (let j = 0; j < items.length; j++) {
+      const i = items[j];
+      let b = rows[j] && rows[j].firstChild;
+      if (!b) {
+        b = el('button', { class: 'result-btn', attrs: { type: 'button', 'data-rank': j + 1 } },
+          el('span', { class: 'result-thumb', attrs: { 'aria-hidden': 'true' } }), el('span', { class: 'result-title' }));
+        this.list.append(el('li', {}, b));
+      } else if (b.dataset.item === String(i)) continue;
+      b.dataset.item = String(i);
+      const [thumb, title] = b.children;
+      title.textContent = this.coll.title[i] || 'Untitled';
+      thumb.dataset.item = String(i);
+      if (thumb.firstChild) thumb.firstChild.remove();
+      if (this.observer) { this.observer.unobserve(thumb); this.observer.observe(thumb); }
+    }
   }
 
   /** Regions whose label matches the query, above the items. */

@@ -17,7 +17,11 @@ async function openTextSearch(indexUrl, libUrl, base) {
   const res = await fetch(indexUrl, { credentials: 'same-origin' });
   if (!res.ok) throw new Error(`${indexUrl}: HTTP ${res.status}`);
   const data = await res.json();
-  if (data.terms) return new PostingsSearch(await resolveColumns(data, base));
+  if (data.terms) {
+    const ps = new PostingsSearch(await resolveColumns(data, base));
+    ps.warmUp();
+    return ps;
+  }
   return new TextSearch((await import(libUrl)).default, data);
 }
 
