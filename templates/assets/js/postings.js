@@ -61,7 +61,7 @@ export class PostingsSearch {
     this.stamp = 0;
     // rank()'s working arrays, made once: a million-item query would otherwise make 25 MB of garbage
     this.work = { ids: new Int32Array(count), scores: new Float32Array(count), groups: new Uint32Array(count),
-      inTop: new Uint8Array(count) };
+      inTop: new Uint8Array(count), hist: new Int32Array(65536) };
   }
 
   /**
@@ -115,17 +115,18 @@ export class PostingsSearch {
    */
   rank() {
     const { score, words, exact, count } = this;
+    const { ids: allIds, scores: allScores, groups: allGroups, hist } = this.work;
+    hist.fill(0);  // the groups' histogram, for bestOf
     let m = 0;
-    for (let i = 0; i < count; i++) if (words[i]) m++;
-    const ids = this.work.ids.subarray(0, m), byScore = this.work.scores.subarray(0, m);
-    const groups = this.work.groups.subarray(0, m);
-    for (let i = 0, k = 0; k < m; i++) {
+    for (let i = 0; i < count; i++) {
       if (!words[i]) continue;
-      ids[k] = i; byScore[k] = score[i]; groups[k++] = (words[i] << 8) | exact[i];
+      const g = (words[i] << 8) | exact[i];
+      allIds[m] = i; allScores[m] = score[i]; allGroups[m++] = g; hist[g]++;
       score[i] = 0; words[i] = 0; exact[i] = 0;
     }
+    const ids = allIds.subarray(0, m), byScore = allScores.subarray(0, m), groups = allGroups.subarray(0, m);
     const bits = new Uint32Array(byScore.buffer, 0, m);  // scores are positive: their float32 bits order as integers do
-    const top = m > this.best ? bestOf(groups, bits, this.best) : null;
+    const top = m > this.best ? bestOf(groups, bits, this.best, hist) : null;
     const order = new Int32Array(top ? top.length : m);
     for (let k = 0; k < order.length; k++) order[k] = top ? top[k] : k;
     const byScoreKey = sortDesc(order, Uint32Array.from(order, (k) => bits[k]), 32);
@@ -144,23 +145,22 @@ export class PostingsSearch {
 /**
  * Positions (ascending) of the `want` best keys (group, then score bits; of equal keys the first):
  * the threshold key comes from three histograms (groups, then the score's high and low 16 bits
- * within the threshold), so no key left out is above a key kept.
+ * within the threshold), so no key left out is above a key kept. hist: the groups' histogram
+ * (rank() counts it as it collects the matches), then reused for the others.
  */
-function bestOf(groups, bits, want) {
+function bestOf(groups, bits, want, hist) {
   const m = groups.length;
   let above = 0;
-  const cut = (hist) => {  // the digit at which the count of keys above reaches want
+  const cut = (h) => {  // the digit at which the count of keys above reaches want
     let d = 65535;
-    while (above + hist[d] < want) above += hist[d--];
+    while (above + h[d] < want) above += h[d--];
     return d;
   };
-  let hist = new Int32Array(65536);
-  for (let k = 0; k < m; k++) hist[groups[k] & 65535]++;
   const g = cut(hist);
-  hist = new Int32Array(65536);
+  hist.fill(0);
   for (let k = 0; k < m; k++) if (groups[k] === g) hist[bits[k] >>> 16]++;
   const hi = cut(hist);
-  hist = new Int32Array(65536);
+  hist.fill(0);
   for (let k = 0; k < m; k++) if (groups[k] === g && bits[k] >>> 16 === hi) hist[bits[k] & 65535]++;
   const t = ((hi << 16) | cut(hist)) >>> 0;
   let ties = want - above;  // of the keys equal to the threshold, this many (the first) are kept
