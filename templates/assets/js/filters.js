@@ -128,9 +128,13 @@ export class Filters {
     }
     const active = constraints.length > 0;
     if (!active && this._base) return this._base; // nothing chosen: the same answer every time
-    // fails[i]: how many constraints item i fails
-    const fails = (this._fails ||= new Uint8Array(n)).fill(0);
-    for (const c of constraints) addFails(fails, c.pass);
+    // fails()[i]: how many constraints item i fails (not needed for one constraint and no counts of its own)
+    let failsMade = false;
+    const fails = () => {
+      const f = (this._fails ||= new Uint8Array(n));
+      if (!failsMade) { f.fill(0); for (const c of constraints) addFails(f, c.pass); failsMade = true; }
+      return f;
+    };
     let mask = null;
     let count = n;
     if (constraints.length === 1) {  // the one constraint's pass is the mask
@@ -139,7 +143,8 @@ export class Filters {
     } else if (active) {
       mask = new Uint8Array(n);
       count = 0;
-      for (let i = 0; i < n; i++) if (fails[i] === 0) { mask[i] = 1; count++; }
+      const f = fails();
+      for (let i = 0; i < n; i++) if (f[i] === 0) { mask[i] = 1; count++; }
     }
     const order = ranked || this.gridOrder;  // a text query's best first
     let matches = order;  // shared, never written to
@@ -151,7 +156,7 @@ export class Filters {
     // Counts for a field: items passing every constraint except the field's own. Without one of
     // its own that is the matches, fewer than all items for a narrow query.
     const own = (kind, key) => constraints.find((c) => c.kind === kind && c.key === key);
-    const counting = (c) => (c ? this._allExcept(fails, c.pass) : matches);
+    const counting = (c) => (c ? this._allExcept(fails(), c.pass) : matches);
     const facetCounts = new Map();
     for (const [key, f] of facets) {
       const counts = new Int32Array(f.values.length);

@@ -398,15 +398,13 @@ export class Viewer {
 
   _maskBitmap() {
     if (this._maskDrawn === this.maskVersion) return this._maskCanvas;
-    const { cols, rows, n, cell } = this.coll;
+    const { cols, rows, cellToItem } = this.coll;
     if (!this._maskCanvas) {  // one canvas and pixel buffer, refilled for each mask (4 MB at a million cells)
       this._maskCanvas = Object.assign(document.createElement('canvas'), { width: cols, height: rows });
       this._maskImage = this._maskCanvas.getContext('2d').createImageData(cols, rows);
     }
     const px = new Uint32Array(this._maskImage.data.buffer);  // RGBA bytes, little-endian: A is the high byte
-    px.fill(0xd70d0a09);  // rgba(9, 10, 13, 215): the dimmed rest
-    const mask = this.mask;
-    for (let i = 0; i < n; i++) if (mask[i]) px[cell[i]] = 0;
+    fillMask(px, cellToItem, this.mask);
     this._maskCanvas.getContext('2d').putImageData(this._maskImage, 0, 0);
     this._maskDrawn = this.maskVersion;
     return this._maskCanvas;
@@ -477,4 +475,9 @@ export class Viewer {
     if (this.hover !== this.selected) ring(this.hover, 'rgba(255,255,255,0.9)', 1.5);
     ring(this.selected, '#e8c27a', 2.5);
   }
+}
+
+/** Each cell's pixel: clear over a match, else the dimmed rest, rgba(9, 10, 13, 215) (one pass, in cell order). */
+function fillMask(px, cellToItem, mask) {
+  for (let c = 0; c < px.length; c++) { const i = cellToItem[c]; px[c] = i >= 0 && mask[i] ? 0 : 0xd70d0a09; }
 }
