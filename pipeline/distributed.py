@@ -249,7 +249,12 @@ def executor(address: str | None = None, workers: int | None = None) -> Executor
         import dask
         environ = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ").items()
                    if not k.startswith("MALLOC_")}
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+        # the scheduler and the nannies run in this process, beside the build: their watching (event
+        # loop ticks every 20 ms, memory every 100 ms) and the workers' sampling profiler took ~5 %
+        # of a core here; slower, they leave the cores to the images
+        quiet = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "500ms",
+                 "distributed.worker.memory.monitor-interval": "1s", "distributed.admin.system-monitor.interval": "2s"}
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ, **quiet}):
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                                    dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
         address = cluster.scheduler_address
