@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,10 +24,10 @@ from tqdm import tqdm
 from .cache import read_json, write_json
 from .decode import DECODER_VERSION, DEFAULT_MAX_MEGAPIXELS, Refused, TooLarge, decode_set, letterbox, small_set, to_array
 from .intake import colour_hex
-from .parallel import parallel_map
+from .parallel import Turns, parallel_map
 from .report import disk_problem
 
-_ALONE = threading.Lock()
+_DECODES = Turns()  # libvips keeps one error buffer for all threads (see _attempt)
 _LOST = "the decoder gave no reason"
 Sink = Callable[[str, np.ndarray], None]  # (digest, CNN input): features.Stream.feed
 
@@ -204,7 +203,9 @@ def _try_decode(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str,
     failure = _attempt(root, cache, spec, rel, digest, "none", None)
     if failure is not None:
         return {"error": failure}
-    if _is_blank(thumbnail_paths(cache, spec, digest)[1]):
+    with _DECODES.together():  # libvips work too: kept out of another file's retry alone
+        blank = _is_blank(thumbnail_paths(cache, spec, digest)[1])
+    if blank:
         for p in thumbnail_paths(cache, spec, digest):
             p.unlink(missing_ok=True)
         return {"error": f"damaged file, no picture could be decoded ({_detail(damage)})"}
@@ -214,20 +215,24 @@ def _try_decode(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str,
 def _attempt(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str, fail_on: str,
              max_mpx: float | None, sink: Sink | None = None) -> str | None:
     """Write the thumbnails; None on success, else why not. libvips keeps one error buffer for
-    all threads, so a message lost to another thread's failure is fetched by retrying alone."""
-    reason = None
-    for alone in (nullcontext(), _ALONE):
-        try:
-            with alone:
-                _write(root, cache, spec, rel, digest, fail_on, max_mpx, sink)
-            return None
-        except Refused:
-            raise
-        except Exception as e:
-            reason = _reason(_not_disk(e))
-            if not reason.endswith(_LOST):
-                break
-    return reason
+    all threads, so a failure's message may be another thread's, or lost: a failure is tried
+    again with no other decode running, and the reason given is that try's."""
+    try:
+        with _DECODES.together():
+            _write(root, cache, spec, rel, digest, fail_on, max_mpx, sink)
+        return None
+    except Refused:
+        raise
+    except Exception as e:
+        _not_disk(e)
+    try:
+        with _DECODES.alone():
+            _write(root, cache, spec, rel, digest, fail_on, max_mpx, sink)
+        return None
+    except Refused:
+        raise
+    except Exception as e:
+        return _reason(_not_disk(e))
 
 
 def _detail(reason: str) -> str:

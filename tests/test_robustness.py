@@ -14,7 +14,8 @@ from PIL import Image
 from pipeline import decode, exclude, intake
 from pipeline.cache import file_digest
 from pipeline.columns import read_collection
-from pipeline.thumbnails import ThumbSpec, make_thumbnails, thumbnail_paths
+from pipeline.parallel import parallel_map
+from pipeline.thumbnails import ThumbSpec, _make, make_thumbnails, thumbnail_paths
 
 SPEC = ThumbSpec((64, 64), "contain", 128, (255, 255, 255))
 
@@ -62,6 +63,25 @@ def test_damaged_files_keep_what_decodes(hostile_dir, tmp_path):
     assert made.failed["header-only.jpg"].startswith("damaged file, no picture could be decoded")
     assert made.failed["empty.jpg"] == "empty file (0 bytes)"
     assert made.failed["notes.jpg"].startswith("not an image")
+
+
+def test_each_failure_keeps_its_own_reason_among_many_threads(hostile_dir, tmp_path):
+    # libvips keeps one error buffer for all threads: damaged files decoded many at once, each
+    # into a cache of its own, must each be told apart by their own reason
+    root, _ = hostile_dir
+    names = ["truncated.jpg", "notes.jpg", "header-only.jpg", "good/photo0.jpg"] * 6
+    digests = {n: file_digest(root / n) for n in set(names)}
+    outcomes = list(parallel_map(lambda k: _make(root, tmp_path / str(k), SPEC, names[k], digests[names[k]], 50),
+                                 range(len(names)), workers=8))
+    for name, got in zip(names, outcomes):
+        if name == "truncated.jpg":
+            assert "premature end" in got.get("warning", ""), got
+        elif name == "notes.jpg":
+            assert got.get("error", "").startswith("not an image"), got
+        elif name == "header-only.jpg":
+            assert got.get("error", "").startswith("damaged file, no picture could be decoded"), got
+        else:
+            assert got == {}, got
 
 
 def test_failures_are_cached_by_content_and_retried_on_a_new_libvips(hostile_dir, tmp_path):
