@@ -21,6 +21,7 @@ export class Filters {
     this.valueIndex = new Map();
     for (const [k, f] of coll.facets) this.valueIndex.set(k, new Map(f.values.map((v, j) => [v, j])));
     this._yearSpan = new Map();
+    this._totals = new Map();  // a field's counts over all items, made once
   }
 
   /** Use the ranked text search (titles and every searched field) from now on: a TextSearch, or
@@ -78,6 +79,19 @@ export class Filters {
     }
     hits.sort((a, b) => b[1] - a[1]);  // stable: grid order among equals
     return Int32Array.from(hits, (h) => h[0]);
+  }
+
+  /** Every item, in item order (made once). */
+  _every() {
+    return (this._all ||= Int32Array.from({ length: this.coll.n }, (_, i) => i));
+  }
+
+  /** The items the mask leaves out (a view of a reused array). */
+  _unmatched(mask) {
+    const out = (this._rest ||= new Int32Array(mask.length));
+    let k = 0;
+    for (let i = 0; i < mask.length; i++) if (!mask[i]) out[k++] = i;
+    return out.subarray(0, k);
   }
 
   /** Items failing no constraint but the one whose pass is given (a view of a reused array). */
@@ -154,22 +168,33 @@ export class Filters {
       for (let j = 0; j < order.length; j++) { const i = order[j]; if (mask[i]) matches[k++] = i; }
     }
     // Counts for a field: items passing every constraint except the field's own. Without one of
-    // its own that is the matches, fewer than all items for a narrow query.
+    // its own, the matches: counted one by one when they are the fewer, else as all items' counts
+    // less those of the items that do not match (a word in every title: a few thousand, not a million).
     const own = (kind, key) => constraints.find((c) => c.kind === kind && c.key === key);
-    const counting = (c) => (c ? this._allExcept(fails(), c.pass) : matches);
+    const broad = !mask || count > n / 2;
+    const rest = mask && broad ? this._unmatched(mask) : null;
+    const tally = (id, size, add, c) => {  // add(counts, items, step): each item's value counted
+      const counts = new Int32Array(size);
+      if (c) add(counts, this._allExcept(fails(), c.pass), 1);
+      else if (!broad) add(counts, matches, 1);
+      else {
+        if (!this._totals.has(id)) { const t = new Int32Array(size); add(t, this._every(), 1); this._totals.set(id, t); }
+        counts.set(this._totals.get(id));
+        if (rest) add(counts, rest, -1);
+      }
+      return counts;
+    };
     const facetCounts = new Map();
     for (const [key, f] of facets) {
-      const counts = new Int32Array(f.values.length);
-      const codes = f.codes;
-      countCodes(counts, codes, counting(own('facet', key)));
-      facetCounts.set(key, counts);
+      const add = (counts, items, step) => countCodes(counts, f.codes, items, step);
+      facetCounts.set(key, tally(`facet ${key}`, f.values.length, add, own('facet', key)));
     }
     const yearCounts = new Map();
     for (const [key, ys] of years) {
       if (!this._yearSpan.has(key)) this._yearSpan.set(key, span(ys));
       const [lo, hi] = this._yearSpan.get(key);
-      const counts = new Int32Array(Math.max(0, hi - lo + 1));
-      countYears(counts, ys, lo, counting(own('year', key)));
+      const add = (counts, items, step) => countYears(counts, ys, lo, items, step);
+      const counts = tally(`year ${key}`, Math.max(0, hi - lo + 1), add, own('year', key));
       const m = new Map();
       for (let k = 0; k < counts.length; k++) if (counts[k]) m.set(lo + k, counts[k]);
       yearCounts.set(key, m);
@@ -190,12 +215,12 @@ function addFails(fails, pass) {
   for (let i = 0; i < fails.length; i++) fails[i] += 1 - pass[i];
 }
 
-function countCodes(counts, codes, items) {
-  for (let k = 0; k < items.length; k++) { const c = codes[items[k]]; if (c >= 0) counts[c]++; }
+function countCodes(counts, codes, items, step) {
+  for (let k = 0; k < items.length; k++) { const c = codes[items[k]]; if (c >= 0) counts[c] += step; }
 }
 
-function countYears(counts, ys, lo, items) {
-  for (let k = 0; k < items.length; k++) { const y = ys[items[k]]; if (y === y) counts[(y - lo) | 0]++; }  // NaN: undated
+function countYears(counts, ys, lo, items, step) {
+  for (let k = 0; k < items.length; k++) { const y = ys[items[k]]; if (y === y) counts[(y - lo) | 0] += step; }  // NaN: undated
 }
 
 function countOnes(a) {
@@ -218,7 +243,7 @@ function span(ys) {
 export function warmUp(coll) {
   const f = new Filters(coll);
   f.q = 'warm';
-  f.setRanking(f.q, f.gridOrder.subarray(0, coll.n >> 1));
+  f.setRanking(f.q, f.gridOrder.subarray(0, (3 * coll.n) >> 2));  // most items: every count path
   f.compute();
   const first = coll.facets.entries().next().value;
   if (!first || !first[1].values.length) return;

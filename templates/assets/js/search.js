@@ -5,6 +5,7 @@ import { openWorkerSearch } from './textsearch.js';
 
 const LIST_MAX = 200;
 const THUMB = 40;   // result thumbnails, CSS px
+const THUMB_PAUSE = 250;  // ms: thumbnails are cut once typing pauses (each fetches and decodes mosaic tiles)
 
 export class SearchUI {
   /**
@@ -88,7 +89,8 @@ export class SearchUI {
     this.stepBox.hidden = c === 0;
     this.results.hidden = false;
     const m = result.matches;
-    this._renderRows(m.subarray ? m.subarray(0, LIST_MAX) : m.slice(0, LIST_MAX));
+    this._renderRows(m.subarray(0, LIST_MAX));
+    this._thumbsLater();  // the list changed: its thumbnails wait for the next pause
     this.more.hidden = m.length <= LIST_MAX;
     this.more.textContent = m.length > LIST_MAX ? `and ${fmt(m.length - LIST_MAX)} more: refine the search, or step through them with ‹ ›` : '';
     this.renderPos(result, pos);
@@ -134,15 +136,31 @@ export class SearchUI {
     if (hits.length && this.results.hidden) this.results.hidden = false;
   }
 
-  /** Thumbnails of the results scrolled into view, cut from the mosaic's tiles. */
+  /**
+   * Thumbnails of the results scrolled into view, cut from the mosaic's tiles once the list has
+   * held still for THUMB_PAUSE: while the visitor types, the tiles they need would take the
+   * cores from the next keystroke.
+   */
   _showThumbs(entries) {
+    const pending = (this._pendingThumbs ||= new Map());
+    for (const e of entries) pending.set(e.target, e.isIntersecting);
+    this._thumbsLater();
+  }
+
+  _thumbsLater() {
+    clearTimeout(this._thumbTimer);
+    if (this._pendingThumbs && this._pendingThumbs.size) this._thumbTimer = setTimeout(() => this._cutThumbs(), THUMB_PAUSE);
+  }
+
+  _cutThumbs() {
     const tiles = this.tiles();
     if (!tiles) return;
-    for (const e of entries) {
-      if (!e.isIntersecting || e.target.firstChild) continue;
-      this.observer.unobserve(e.target);
-      e.target.append(tiles.cellCanvas(Number(e.target.dataset.item), THUMB));
+    for (const [thumb, inView] of this._pendingThumbs) {
+      if (!inView || !thumb.isConnected || thumb.firstChild) continue;
+      this.observer.unobserve(thumb);
+      thumb.append(tiles.cellCanvas(Number(thumb.dataset.item), THUMB));
     }
+    this._pendingThumbs.clear();
   }
 
   renderPos(result, pos) {
