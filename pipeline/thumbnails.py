@@ -217,22 +217,17 @@ def _attempt(root: Path, cache: Path, spec: ThumbSpec, rel: str, digest: str, fa
     """Write the thumbnails; None on success, else why not. libvips keeps one error buffer for
     all threads, so a failure's message may be another thread's, or lost: a failure is tried
     again with no other decode running, and the reason given is that try's."""
-    try:
-        with _DECODES.together():
-            _write(root, cache, spec, rel, digest, fail_on, max_mpx, sink)
-        return None
-    except Refused:
-        raise
-    except Exception as e:
-        _not_disk(e)
-    try:
-        with _DECODES.alone():
-            _write(root, cache, spec, rel, digest, fail_on, max_mpx, sink)
-        return None
-    except Refused:
-        raise
-    except Exception as e:
-        return _reason(_not_disk(e))
+    reason = None
+    for turn in (_DECODES.together, _DECODES.alone):
+        try:
+            with turn():
+                _write(root, cache, spec, rel, digest, fail_on, max_mpx, sink)
+            return None
+        except Refused:
+            raise
+        except Exception as e:
+            reason = _reason(_not_disk(e))
+    return reason
 
 
 def _detail(reason: str) -> str:
